@@ -1,0 +1,18 @@
+"""The state DB: the run's single source of truth (see store.py for the write discipline)."""
+
+from runner.store.lock import DirectoryLocked, DirLock
+from runner.store.readers import Totals, connect_ro, done_by_model, iter_records, read_totals
+from runner.store.store import StaleState, Store, open_store
+
+__all__ = [
+    "DirLock",
+    "DirectoryLocked",
+    "StaleState",
+    "Store",
+    "Totals",
+    "connect_ro",
+    "done_by_model",
+    "iter_records",
+    "open_store",
+    "read_totals",
+]

@@ -1,0 +1,357 @@
+"""The checkpoint: every state change of every item, committed before its next side effect.
+
+Writes go through one writer task that groups whatever is queued into a single
+``BEGIN IMMEDIATE`` transaction (group commit): with ``synchronous=FULL`` each commit is an fsync,
+so sharing it across many concurrent items is what makes durability cheap. A caller's ``await``
+returns only once its change is on disk, so "record, then act" holds for every effect.
+
+Each state change is a compare-and-set (``UPDATE ... WHERE state = ?``). A change whose row was
+not in the expected state raises :class:`StaleState` and leaves the DB as it was, since nothing
+else should be moving an item while this process holds the output directory's lock.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import defaultdict
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+import anyio
+
+from runner.store.queries import Q
+from runner.store.schema import MIGRATIONS
+from runner.types import ErrorInfo, ErrorKind, ImageRef, ItemState, StoredImage, WorkItem
+
+INSERT_CHUNK = 5000
+
+
+class StaleState(Exception):
+    """A compare-and-set found the item in another state than the one expected."""
+
+
+@dataclass(slots=True)
+class _Stmt:
+    sql: str
+    params: tuple[Any, ...]
+    expect: int | None  # rows it must change (CAS); None: any
+
+
+@dataclass(slots=True)
+class _Unit:
+    """Statements that commit together or not at all; one caller awaits it."""
+
+    stmts: list[_Stmt]
+    done: anyio.Event = field(default_factory=anyio.Event)
+    error: BaseException | None = None
+
+
+def now_iso() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def dumps(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, separators=(",", ":"), sort_keys=True)
+
+
+def _stmt(name: str, *params: Any, expect: int | None = 1) -> _Stmt:
+    return _Stmt(Q[name], params, expect)
+
+
+class Store:
+    """Named, durable state transitions over one aiosqlite connection."""
+
+    def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
+        self.conn = conn
+        self.path = path
+        self._queue: list[_Unit] = []
+        self._wakeup = anyio.Event()
+        self._closing = False
+        self.commits = 0  # transactions committed (for benchmarks)
+        self.gen = 0  # the manifest generation whose items are current
+
+    # -- the group-commit writer -------------------------------------------------------------
+
+    async def _apply(self, *stmts: _Stmt) -> None:
+        unit = _Unit(list(stmts))
+        self._queue.append(unit)
+        self._wakeup.set()
+        await unit.done.wait()
+        if unit.error is not None:
+            raise unit.error
+
+    async def _writer(self) -> None:
+        while True:
+            await self._wakeup.wait()
+            self._wakeup = anyio.Event()
+            batch, self._queue = self._queue, []
+            if batch:
+                with anyio.CancelScope(shield=True):
+                    await self._commit_batch(batch)
+            if self._closing and not self._queue:
+                return
+
+    async def _commit_batch(self, batch: list[_Unit]) -> None:
+        try:
+            if not await self._try_grouped(batch):
+                await self._one_by_one(batch)
+            self.commits += 1
+        except BaseException as exc:
+            await self._rollback()
+            for unit in batch:
+                unit.error = unit.error or exc
+            if not isinstance(exc, Exception):
+                raise
+        finally:
+            for unit in batch:
+                unit.done.set()
+
+    async def _try_grouped(self, batch: list[_Unit]) -> bool:
+        """Runs the batch as one executemany per statement; False if any CAS missed."""
+        groups: dict[str, list[_Stmt]] = defaultdict(list)
+        for unit in batch:
+            for stmt in unit.stmts:
+                groups[stmt.sql].append(stmt)
+        await self.conn.execute("BEGIN IMMEDIATE")
+        for sql, stmts in groups.items():
+            cur = await self.conn.executemany(sql, [s.params for s in stmts])
+            checked = [s.expect for s in stmts if s.expect is not None]
+            if len(checked) == len(stmts) and cur.rowcount != sum(checked):
+                await self._rollback()
+                return False
+        await self.conn.execute("COMMIT")
+        return True
+
+    async def _one_by_one(self, batch: list[_Unit]) -> None:
+        """The slow path after a CAS miss: a savepoint per unit, so only the stale one fails."""
+        await self.conn.execute("BEGIN IMMEDIATE")
+        for unit in batch:
+            await self.conn.execute("SAVEPOINT unit")
+            for stmt in unit.stmts:
+                cur = await self.conn.execute(stmt.sql, stmt.params)
+                if stmt.expect is not None and cur.rowcount != stmt.expect:
+                    unit.error = StaleState(f"item not in the expected state: {stmt.params[-2:]}")
+                    await self.conn.execute("ROLLBACK TO unit")
+                    break
+            await self.conn.execute("RELEASE unit")
+        await self.conn.execute("COMMIT")
+
+    async def _rollback(self) -> None:
+        if self.conn.in_transaction:
+            await self.conn.execute("ROLLBACK")
+
+    async def _close_writer(self) -> None:
+        self._closing = True
+        self._wakeup.set()
+
+    # -- items in, before a run --------------------------------------------------------------
+
+    async def sync_items(self, items: Iterable[WorkItem], fingerprint: str) -> int:
+        """Records the manifest's items under a new generation; returns how many are new.
+
+        Skipped when the manifest's fingerprint is the one already recorded, so resuming a
+        million-item job does not re-expand it. Streams in chunks: the items never sit in memory.
+        """
+        if await self.get_meta("fingerprint") == fingerprint:
+            return 0
+        gen = int(await self.get_meta("gen") or 0) + 1
+        before = await self._count_items()
+        chunk: list[tuple[Any, ...]] = []
+        created = now_iso()
+        for item in items:
+            chunk.append((*_item_row(item, created), gen))
+            if len(chunk) >= INSERT_CHUNK:
+                await self._upsert_chunk(chunk)
+                chunk = []
+        await self._upsert_chunk(chunk)
+        await self.set_meta("gen", str(gen))
+        await self.set_meta("fingerprint", fingerprint)
+        self.gen = gen
+        return await self._count_items() - before
+
+    async def _upsert_chunk(self, rows: list[tuple[Any, ...]]) -> None:
+        if rows:
+            await self.conn.execute("BEGIN IMMEDIATE")
+            await self.conn.executemany(Q["upsert_item"], rows)
+            await self.conn.execute("COMMIT")
+
+    async def _count_items(self) -> int:
+        rows = await self.fetch("count_items")
+        return int(rows[0][0])
+
+    # -- state transitions (each awaits its commit) ------------------------------------------
+
+    async def mark_submitting(self, item_id: str, reserved_usd: float) -> None:
+        await self._apply(_stmt("mark_submitting", reserved_usd, time.time(), item_id))
+
+    async def mark_polling(self, item_id: str, task_id: str, poll_url: str | None) -> None:
+        t = time.time()
+        await self._apply(_stmt("mark_polling", task_id, poll_url, t, t, item_id))
+
+    async def mark_downloading(
+        self,
+        item_id: str,
+        from_state: ItemState,
+        refs: Sequence[ImageRef],
+        usage: Mapping[str, Any] | None,
+    ) -> None:
+        encoded = dumps([[r.url, r.revised_prompt] for r in refs])
+        await self._apply(
+            _stmt("mark_downloading", encoded, dumps(usage), time.time(), item_id, from_state.value)
+        )
+
+    async def record_image(self, image: StoredImage) -> None:
+        """Keeps a downloaded image across a crash, so a resume fetches only the missing ones."""
+        await self._apply(_image_stmt(image))
+
+    async def mark_done(
+        self,
+        item_id: str,
+        from_state: ItemState,
+        images: Sequence[StoredImage],
+        usage: Mapping[str, Any] | None,
+        cost_usd: float | None,
+    ) -> None:
+        done = _stmt(
+            "mark_done", dumps(usage), cost_usd, now_iso(), time.time(), item_id, from_state.value
+        )
+        await self._apply(*[_image_stmt(i) for i in images], done)
+
+    async def mark_pending(
+        self,
+        item_id: str,
+        from_state: ItemState,
+        error: ErrorInfo | None,
+        not_before: float | None = None,
+        refund_attempt: bool = False,
+    ) -> None:
+        err = dumps(error.to_json()) if error else None
+        params = (int(refund_attempt), not_before, err, time.time(), item_id, from_state.value)
+        await self._apply(_stmt("mark_pending", *params))
+
+    async def mark_failed(self, item_id: str, from_state: ItemState, error: ErrorInfo) -> None:
+        t = time.time()
+        err = dumps(error.to_json())
+        await self._apply(_stmt("mark_failed", err, now_iso(), t, item_id, from_state.value))
+
+    async def bump(self, counters: Mapping[str, float]) -> None:
+        stmts = [_stmt("bump_counter", k, v, expect=None) for k, v in counters.items() if v]
+        if stmts:
+            await self._apply(*stmts)
+
+    async def set_meta(self, key: str, value: str) -> None:
+        await self._apply(_stmt("set_meta", key, value, expect=None))
+
+    # -- start-of-run recovery and reads -----------------------------------------------------
+
+    async def recover_submitting(self, hold: bool) -> int:
+        """Settles items whose request may have left before a crash: resend (counted) or hold."""
+        ids = [row[0] for row in await self.fetch("stranded_submitting")]
+        if not ids:
+            return 0
+        err = ErrorInfo(ErrorKind.AMBIGUOUS, "interrupted after the request may have been sent")
+        query = "recover_hold" if hold else "recover_resend"
+        t, encoded = time.time(), dumps(err.to_json())
+        stmts = [_stmt(query, encoded, t, item_id) for item_id in ids]
+        resent = 0 if hold else len(ids)
+        await self._apply(
+            *stmts, _stmt("bump_counter", "possible_duplicate_charges", resent, expect=None)
+        )
+        return len(ids)
+
+    async def get_meta(self, key: str) -> str | None:
+        async with self.conn.execute(Q["get_meta"], (key,)) as cur:
+            row = await cur.fetchone()
+        return None if row is None else str(row[0])
+
+    async def fetch(self, name: str, *params: Any) -> list[aiosqlite.Row]:
+        async with self.conn.execute(Q[name], params) as cur:
+            return list(await cur.fetchall())
+
+    async def spend(self) -> tuple[float, float]:
+        """Money spent (settled) and reserved (in flight), for the budget."""
+        rows = await self.fetch("spend")
+        return float(rows[0][0]), float(rows[0][1])
+
+
+def _item_row(item: WorkItem, created: str) -> tuple[Any, ...]:
+    return (
+        item.item_id,
+        item.seq,
+        item.model,
+        item.size,
+        item.prompt,
+        item.prompt_id,
+        dumps(dict(item.params)),
+        dumps(dict(item.meta)),
+        item.repeat,
+        item.images_expected,
+        created,
+    )
+
+
+def _image_stmt(i: StoredImage) -> _Stmt:
+    return _stmt(
+        "insert_image",
+        i.item_id,
+        i.image_index,
+        i.file_name,
+        i.format,
+        i.width,
+        i.height,
+        i.nbytes,
+        i.sha256,
+        i.revised_prompt,
+        expect=None,
+    )
+
+
+async def _configure(conn: aiosqlite.Connection, synchronous: str) -> None:
+    conn.row_factory = aiosqlite.Row
+    for pragma in (
+        "journal_mode = WAL",
+        f"synchronous = {synchronous}",
+        "busy_timeout = 10000",
+        "foreign_keys = ON",
+    ):
+        await conn.execute(f"PRAGMA {pragma}")
+
+
+async def _migrate(conn: aiosqlite.Connection) -> None:
+    async with conn.execute("PRAGMA user_version") as cur:
+        row = await cur.fetchone()
+    version = int(row[0]) if row else 0
+    if version > len(MIGRATIONS):
+        raise RuntimeError(
+            f"state DB schema version {version} is newer than this runner knows "
+            f"({len(MIGRATIONS)}): upgrade runner"
+        )
+    for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+        await conn.execute("BEGIN IMMEDIATE")
+        for statement in filter(str.strip, script.split(";")):
+            await conn.execute(statement)
+        await conn.execute(f"PRAGMA user_version = {number}")
+        await conn.execute("COMMIT")
+
+
+@asynccontextmanager
+async def open_store(path: Path, *, synchronous: str = "FULL") -> AsyncIterator[Store]:
+    """Opens (creating or migrating) the state DB and runs its writer until the block ends."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    async with aiosqlite.connect(path, isolation_level=None) as conn:
+        await _configure(conn, synchronous)
+        await _migrate(conn)
+        store = Store(conn, path)
+        store.gen = int(await store.get_meta("gen") or 0)
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(store._writer)
+            try:
+                yield store
+            finally:
+                with anyio.CancelScope(shield=True):
+                    await store._close_writer()
