@@ -1,0 +1,1 @@
+"""Tests of runner.outputs: metadata, failures, report, gallery, atomic writes, progress."""
