@@ -1,0 +1,242 @@
+"""Deciding which :mod:`runner.client.errors` class a failed exchange belongs to.
+
+Decided from the HTTP status AND the error body, in this order (first match wins):
+
+1. run-fatal: 401, 402, 403, or a billing/quota/key code in any status
+   (``billing_hard_limit_reached`` arrives as a 400, ``insufficient_quota`` as a 429);
+2. task not found: ``async_task_not_found`` anywhere, or a 404 when polling;
+3. refused item: a content-policy, moderation, unknown-parameter or unknown-model code, any status;
+4. 429: rate limited (retry, and slow down);
+5. an explicit gateway hint (``error.retryable`` or ``x-should-retry``) decides retry vs refuse;
+6. 408, 409 and 5xx retry; every other status (400, 404, 413, 422, unexpected 3xx) is refused.
+
+Transport failures are split by whether the request can have reached the provider. httpx-aiohttp
+maps every ``aiohttp.ClientConnectionError`` (a server disconnecting after reading our request,
+a connection reset mid-answer) to ``httpx.ConnectTimeout``, which would read as "never sent"; so
+when an aiohttp exception is in the cause chain, the decision is made from it, not from the httpx
+type.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import ssl
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+import httpx
+
+from runner.client.errors import (
+    AmbiguousError,
+    FatalError,
+    InvalidRequestError,
+    ProviderError,
+    RateLimitedError,
+    RetryableError,
+    TaskNotFoundError,
+    cap_retry_after,
+    parse_retry_after,
+    sanitize_message,
+)
+
+FATAL_CODES = frozenset(
+    {
+        "insufficient_quota",
+        "billing_hard_limit_reached",
+        "invalid_api_key",
+        "expired_api_key",
+        "insufficient_balance",
+        "quota_exceeded",
+    }
+)
+INVALID_CODES = frozenset(
+    {"content_policy_violation", "moderation_blocked", "unknown_parameter", "model_not_found"}
+)
+TASK_NOT_FOUND_CODES = frozenset({"async_task_not_found", "task_not_found"})
+
+# Exceptions a transport may raise for one exchange; anything else is a bug and propagates.
+TRANSPORT_ERRORS: tuple[type[Exception], ...] = (
+    httpx.HTTPError,
+    httpx.InvalidURL,
+    aiohttp.ClientError,
+)
+
+
+class Endpoint(enum.Enum):
+    """Which call failed: a 404 means "task gone" only when polling."""
+
+    GENERATE = "generate"
+    POLL = "poll"
+    MODELS = "models"
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorBody:
+    """What an error answer says about itself, whatever dialect it was written in."""
+
+    message: str | None = None
+    code: str | None = None
+    type: str | None = None
+    retryable: bool | None = None
+    retry_after: float | None = None
+
+    @property
+    def labels(self) -> frozenset[str]:
+        return frozenset(label for label in (self.code, self.type) if label)
+
+
+def classify_response(
+    response: httpx.Response, endpoint: Endpoint, secret: str | None
+) -> ProviderError:
+    """The exception for a non-2xx answer (its body already read)."""
+    body = parse_error_body(response.content)
+    status = response.status_code
+    cls = _choose(status, body, _should_retry(body, response.headers), endpoint)
+    retry_after = parse_retry_after(response.headers)
+    return cls(
+        _message(body, response, secret),
+        http_status=status,
+        code=body.code or body.type,
+        retry_after=body.retry_after if retry_after is None else retry_after,
+    )
+
+
+def classify_error_payload(
+    payload: Mapping[str, Any], status: int, secret: str | None
+) -> ProviderError:
+    """The exception for a 2xx answer that carries only an ``error`` envelope.
+
+    A known code decides as it would on an error status; otherwise the provider answered but gave
+    us nothing usable, which is ambiguous (it may have charged).
+    """
+    body = _from_object(payload)
+    cls = _choose_by_code(body, status, Endpoint.GENERATE) or AmbiguousError
+    message = sanitize_message(body.message or "answer holds an error and no result", secret)
+    return cls(message, http_status=status, code=body.code or body.type)
+
+
+def classify_transport_error(exc: Exception, secret: str | None) -> ProviderError:
+    """The exception for an exchange that produced no HTTP answer at all."""
+    chain = list(_causes(exc))
+    detail = sanitize_message(str(exc) or type(exc).__name__, secret)
+    if any(isinstance(e, ssl.SSLCertVerificationError) for e in chain):
+        return FatalError(f"TLS certificate rejected: {detail}", code="tls_certificate", sent=False)
+    if any(isinstance(e, httpx.UnsupportedProtocol | httpx.InvalidURL) for e in chain):
+        return FatalError(f"request could not be built: {detail}", code="bad_url", sent=False)
+    deciding = _deciding(chain)
+    if _never_sent(deciding):
+        return RetryableError(f"could not connect: {detail}", code="connect_error", sent=False)
+    if any(isinstance(e, TimeoutError | httpx.TimeoutException) for e in deciding):
+        return AmbiguousError(f"no answer before the read timeout: {detail}", code="read_timeout")
+    return AmbiguousError(f"connection lost after sending: {detail}", code="connection_lost")
+
+
+def parse_error_body(content: bytes) -> ErrorBody:
+    """Read an OpenAI envelope, a gateway variant, or fall back to a plain-text excerpt."""
+    stripped = content.strip()
+    if stripped[:1] == b"{":
+        try:
+            payload = json.loads(stripped)
+        except ValueError:
+            payload = None
+        if isinstance(payload, dict):
+            return _from_object(payload)
+    text = content[:4096].decode("utf-8", "replace").strip()
+    return ErrorBody(message=text or None)
+
+
+def _from_object(payload: Mapping[str, Any]) -> ErrorBody:
+    error = payload.get("error", payload)
+    if isinstance(error, str):
+        return ErrorBody(message=error, code=_label(payload.get("code")))
+    if not isinstance(error, Mapping):
+        return ErrorBody(message=json.dumps(payload)[:1000])
+    message = error.get("message", error.get("detail"))
+    retryable = error.get("retryable")
+    return ErrorBody(
+        message=message if isinstance(message, str) else None,
+        code=_label(error.get("code")),
+        type=_label(error.get("type")),
+        retryable=retryable if isinstance(retryable, bool) else None,
+        retry_after=cap_retry_after(error.get("retry_after")),
+    )
+
+
+def _label(value: object) -> str | None:
+    if isinstance(value, str) and value:
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+def _choose(
+    status: int, body: ErrorBody, hint: bool | None, endpoint: Endpoint
+) -> type[ProviderError]:
+    if status in (401, 402, 403):
+        return FatalError
+    by_code = _choose_by_code(body, status, endpoint)
+    if by_code is not None:
+        return by_code
+    if status == 429:
+        return RateLimitedError
+    if hint is not None:
+        return RetryableError if hint else InvalidRequestError
+    if status in (408, 409) or status >= 500:
+        return RetryableError
+    return InvalidRequestError
+
+
+def _choose_by_code(body: ErrorBody, status: int, endpoint: Endpoint) -> type[ProviderError] | None:
+    labels = body.labels
+    if labels & FATAL_CODES:
+        return FatalError
+    if labels & TASK_NOT_FOUND_CODES or (endpoint is Endpoint.POLL and status == 404):
+        return TaskNotFoundError
+    if labels & INVALID_CODES:
+        return InvalidRequestError
+    return None
+
+
+def _should_retry(body: ErrorBody, headers: httpx.Headers) -> bool | None:
+    if body.retryable is not None:
+        return body.retryable
+    header = headers.get("x-should-retry", "").strip().lower()
+    return {"true": True, "false": False}.get(header)
+
+
+def _message(body: ErrorBody, response: httpx.Response, secret: str | None) -> str:
+    text = body.message or response.reason_phrase or f"HTTP {response.status_code}"
+    location = response.headers.get("location")
+    if response.is_redirect and location:
+        text = f"{text} (unexpected redirect to {location})"
+    return sanitize_message(text, secret)
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
+
+
+def _deciding(chain: list[BaseException]) -> list[BaseException]:
+    aiohttp_errors: list[BaseException] = [e for e in chain if isinstance(e, aiohttp.ClientError)]
+    return aiohttp_errors or chain
+
+
+def _never_sent(deciding: list[BaseException]) -> bool:
+    # ConnectionTimeoutError covers both the connect itself and waiting for a pool slot.
+    never = (
+        aiohttp.ClientConnectorError,
+        aiohttp.ConnectionTimeoutError,
+        httpx.ConnectError,
+        httpx.ConnectTimeout,
+        httpx.PoolTimeout,
+    )
+    return any(isinstance(e, never) for e in deciding)
