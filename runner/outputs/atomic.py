@@ -156,3 +156,12 @@ def _has_digest(path: Path, size: int, digest: bytes) -> bool:
         return hasher.digest() == digest
     except OSError:
         return False
+
+
+def sweep_temp_files(directory: Path) -> int:
+    """Deletes temp files a killed writer left in ``directory``; only safe under the dir's lock."""
+    removed = 0
+    for tmp in directory.glob(".*.tmp"):
+        _discard(tmp)
+        removed += 1
+    return removed

@@ -1,6 +1,6 @@
 """The state DB: the run's single source of truth (see store.py for the write discipline)."""
 
-from runner.store.lock import DirectoryLocked, DirLock
+from runner.store.lock import DirectoryLocked, DirLock, is_locked
 from runner.store.readers import Totals, connect_ro, done_by_model, iter_records, read_totals
 from runner.store.store import StaleState, Store, open_store
 
@@ -12,6 +12,7 @@ __all__ = [
     "Totals",
     "connect_ro",
     "done_by_model",
+    "is_locked",
     "iter_records",
     "open_store",
     "read_totals",

@@ -239,6 +239,10 @@ class Store:
         err = dumps(error.to_json())
         await self._apply(_stmt("mark_failed", err, now_iso(), t, item_id, from_state.value))
 
+    async def mark_ambiguous(self, item_id: str, from_state: ItemState, error: ErrorInfo) -> None:
+        err = dumps(error.to_json())
+        await self._apply(_stmt("mark_ambiguous", err, time.time(), item_id, from_state.value))
+
     async def bump(self, counters: Mapping[str, float]) -> None:
         stmts = [_stmt("bump_counter", k, v, expect=None) for k, v in counters.items() if v]
         if stmts:
@@ -263,6 +267,34 @@ class Store:
             *stmts, _stmt("bump_counter", "possible_duplicate_charges", resent, expect=None)
         )
         return len(ids)
+
+    async def start_run(self, started_at: str, pid: int) -> int:
+        await self.conn.execute("BEGIN IMMEDIATE")
+        cur = await self.conn.execute(Q["insert_run"], (started_at, pid))
+        await self.conn.execute("COMMIT")
+        return int(cur.lastrowid or 0)
+
+    async def finish_run(self, run_id: int, finished_at: str, exit_code: int) -> None:
+        await self._apply(_stmt("finish_run", finished_at, exit_code, run_id))
+
+    async def count_states(self) -> dict[str, int]:
+        """Items of the current manifest by state."""
+        return {r[0]: int(r[1]) for r in await self.fetch("counts_by_state", self.gen)}
+
+    async def retry(self, which: str, item_id: str | None = None) -> int:
+        """Puts failed or ambiguous items (or one item) back to pending; returns how many."""
+        t = time.time()
+        if which == "item":
+            stmt = _stmt("retry_item", t, item_id, expect=None)
+        else:
+            stmt = _stmt(f"retry_{which}", t, self.gen, expect=None)
+        before = self.conn.total_changes
+        await self._apply(stmt)
+        changed = self.conn.total_changes - before
+        if which == "ambiguous" and changed:
+            # Sending a held item again may pay for it twice: the report must say so.
+            await self.bump({"possible_duplicate_charges": changed})
+        return changed
 
     async def get_meta(self, key: str) -> str | None:
         async with self.conn.execute(Q["get_meta"], (key,)) as cur:

@@ -1,0 +1,333 @@
+"""Drives each work item through its life: submit, poll, download, write, done.
+
+Every side effect is preceded by the commit that makes it recoverable:
+intent (``submitting``) before the POST leaves; ``task_id`` before it is polled; image URLs before
+they are fetched; image files (fsynced, renamed) before the item is ``done``. A crash at any point
+therefore leaves the DB saying exactly what may have happened, and ``recover_submitting`` settles
+the one window that cannot be closed: a POST sent whose answer was never recorded.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import anyio
+
+from runner import crashpoints
+from runner.client import ProviderClient, decode_b64_image
+from runner.client.errors import (
+    AmbiguousError,
+    DownloadError,
+    FatalError,
+    InvalidRequestError,
+    ProviderError,
+    RateLimitedError,
+    RetryableError,
+    TaskNotFoundError,
+)
+from runner.scheduler.files import write_images
+from runner.scheduler.live import Live, RunControl
+from runner.store import Store
+from runner.types import (
+    DecodedImage,
+    ErrorInfo,
+    ErrorKind,
+    ImageRef,
+    ItemState,
+    Submission,
+    TaskState,
+    TaskStatus,
+)
+
+BACKOFF_BASE_S = 1.0
+BACKOFF_CAP_S = 60.0
+POLL_GROWTH = 1.25  # poll intervals grow slowly: most tasks finish within a few intervals
+DOWNLOAD_TRIES = 5
+# Download failures that no second try can fix.
+HOPELESS_DOWNLOADS = frozenset({"unsupported_url", "too_large", "not_an_image"})
+
+
+def backoff(attempt: int, floor: float | None = None) -> float:
+    """Exponential backoff with full jitter; a server's Retry-After is a floor, never shortened."""
+    ceiling = min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2 ** max(0, attempt - 1))
+    return max(random.uniform(0, ceiling), floor or 0.0)
+
+
+@dataclass(slots=True)
+class Counters:
+    """Requests sent this run, whatever their answer; flushed to the DB as they accumulate."""
+
+    generations: int = 0
+    polls: int = 0
+    downloads: int = 0
+    retries: int = 0
+    rate_limited: int = 0
+    possible_duplicate_charges: int = 0
+    flushed: dict[str, int] = field(default_factory=dict)
+
+    def unflushed(self) -> dict[str, float]:
+        now = {k: getattr(self, k) for k in _COUNTER_NAMES}
+        delta = {k: float(v - self.flushed.get(k, 0)) for k, v in now.items()}
+        self.flushed = now
+        return {k: v for k, v in delta.items() if v}
+
+
+_COUNTER_NAMES = (
+    "generations",
+    "polls",
+    "downloads",
+    "retries",
+    "rate_limited",
+    "possible_duplicate_charges",
+)
+
+
+class Engine:
+    """One run's item lifecycle over a store and a client, within the run's limits."""
+
+    def __init__(self, store: Store, client: ProviderClient, control: RunControl) -> None:
+        self.store = store
+        self.client = client
+        self.ctl = control
+        s = control.settings
+        self.submit_slots = anyio.CapacityLimiter(s.concurrency)
+        self.poll_slots = anyio.CapacityLimiter(s.poll.concurrency)
+        self.download_slots = anyio.CapacityLimiter(s.download.concurrency)
+        self.task_slots = anyio.CapacityLimiter(s.max_pending_tasks)
+        self.counters = Counters()
+
+    # -- one item, start to end --------------------------------------------------------------
+
+    async def drive(self, live: Live) -> None:
+        """Moves one item on until it is done, failed, held, or the run stops."""
+        while not self.ctl.hard_stop:
+            if live.state is ItemState.PENDING:
+                if not await self._submit(live):
+                    return
+            elif live.state is ItemState.POLLING:
+                if not await self._poll(live):
+                    return
+            elif live.state is ItemState.DOWNLOADING:
+                await self._download(live)
+            else:
+                return
+
+    # -- submit ------------------------------------------------------------------------------
+
+    async def _submit(self, live: Live) -> bool:
+        """Sends one generation attempt; False when the item must wait for a later run."""
+        if self.ctl.stopping:
+            return False
+        if live.not_before and (wait := live.not_before - time.time()) > 0:
+            await self.ctl.sleep(wait)
+            if self.ctl.stopping:
+                return False
+        async with self.submit_slots:
+            if self.ctl.stopping or not await self.ctl.admit(live):
+                return False
+            await self.store.mark_submitting(live.item.item_id, live.reserved)
+            live.state, live.attempts = ItemState.SUBMITTING, live.attempts + 1
+            self.counters.generations += 1
+            crashpoints.reach("after_intent")
+            try:
+                answer = await self.client.submit(live.item.request_body())
+            except ProviderError as exc:
+                await self._submit_failed(live, exc)
+                return True
+            crashpoints.reach("after_answer")
+            # The slot is held until the answer is recorded, so `concurrency` bounds every
+            # request whose answer a kill could lose, and with it the duplicate charges.
+            await self._accept(live, answer)
+        return True
+
+    async def _accept(self, live: Live, answer: Submission) -> None:
+        if answer.is_async:
+            assert answer.task_id is not None
+            await self.store.mark_polling(live.item.item_id, answer.task_id, answer.poll_url)
+            live.state, live.task_id, live.poll_url = (
+                ItemState.POLLING,
+                answer.task_id,
+                answer.poll_url,
+            )
+            live.task_started_at = time.time()
+            crashpoints.reach("after_task_id")
+        else:
+            await self._take_images(live, answer.images, answer.usage)
+
+    async def _take_images(
+        self, live: Live, refs: Sequence[ImageRef], usage: Any, from_state: ItemState | None = None
+    ) -> None:
+        """Inline images are written now; URLs are recorded, then downloaded."""
+        from_state = from_state or live.state
+        live.usage = usage
+        if not refs:
+            err = AmbiguousError("the answer held no images")
+            await self._submit_failed(live, err)
+        elif all(r.b64_json for r in refs):
+            try:
+                decoded = await anyio.to_thread.run_sync(_decode_all, refs)
+            except AmbiguousError as exc:
+                await self._submit_failed(live, exc)
+                return
+            await self._finish(live, from_state, refs, decoded)
+        else:
+            await self.store.mark_downloading(live.item.item_id, from_state, refs, usage)
+            live.state, live.refs = ItemState.DOWNLOADING, tuple(refs)
+
+    async def _finish(
+        self,
+        live: Live,
+        from_state: ItemState,
+        refs: Sequence[ImageRef],
+        decoded: Sequence[DecodedImage],
+    ) -> None:
+        out_dir = self.ctl.settings.output_dir
+        stored = await anyio.to_thread.run_sync(write_images, out_dir, live.item.item_id, decoded)
+        images = [
+            replace(s, revised_prompt=r.revised_prompt) for s, r in zip(stored, refs, strict=True)
+        ]
+        crashpoints.reach("after_file_write")
+        cost = self.ctl.pricer.actual(live.item, live.usage, len(images))
+        await self.store.mark_done(live.item.item_id, from_state, images, live.usage, cost)
+        live.state = ItemState.DONE
+        self.ctl.on_done(live, cost, len(images))
+
+    async def _submit_failed(self, live: Live, exc: ProviderError) -> None:
+        """Decides, from the error's class, whether the item waits, retries, fails or stops all."""
+        item_id, info = live.item.item_id, exc.info
+        if isinstance(exc, FatalError):
+            self.ctl.fatal(info)
+            await self.store.mark_pending(item_id, live.state, info, refund_attempt=True)
+            live.state, live.attempts = ItemState.PENDING, live.attempts - 1
+            self.ctl.release(live)
+            return
+        if isinstance(exc, InvalidRequestError):
+            await self._fail(live, info)
+            return
+        refund = isinstance(exc, RateLimitedError) or (
+            isinstance(exc, RetryableError) and not exc.sent
+        )
+        if isinstance(exc, RateLimitedError):
+            self.counters.rate_limited += 1
+        if isinstance(exc, AmbiguousError):
+            self.counters.possible_duplicate_charges += 1
+            if self.ctl.hold_ambiguous and not exc.answered:
+                await self.store.mark_ambiguous(item_id, live.state, info)
+                live.state = ItemState.AMBIGUOUS
+                self.ctl.on_failed(live)
+                return
+        attempts = live.attempts - int(refund)
+        if attempts >= self.ctl.settings.retry.max_attempts:
+            await self._fail(live, info)
+            return
+        self.counters.retries += 1
+        live.not_before = time.time() + backoff(attempts + 1, exc.retry_after)
+        await self.store.mark_pending(item_id, live.state, info, live.not_before, refund)
+        live.state, live.attempts, live.task_id = ItemState.PENDING, attempts, None
+        self.ctl.release(live)
+
+    async def _fail(self, live: Live, info: ErrorInfo) -> None:
+        await self.store.mark_failed(live.item.item_id, live.state, info)
+        live.state = ItemState.FAILED
+        self.ctl.on_failed(live)
+
+    # -- poll --------------------------------------------------------------------------------
+
+    async def _poll(self, live: Live) -> bool:
+        """Polls one async task until it ends; False when the run stops first."""
+        assert live.task_id is not None
+        interval = self.ctl.settings.poll.interval_s
+        async with self.task_slots:
+            while not self.ctl.stopping:
+                if self._poll_timed_out(live):
+                    await self._fail(live, ErrorInfo(ErrorKind.TASK_TIMEOUT, "task never finished"))
+                    return True
+                await self.ctl.sleep(interval)
+                interval = min(interval * POLL_GROWTH, self.ctl.settings.poll.max_interval_s)
+                if self.ctl.stopping:
+                    break
+                status = await self._poll_once(live)
+                crashpoints.reach("mid_poll")
+                if status is None or status.state is TaskState.PENDING:
+                    continue
+                if status.state is TaskState.COMPLETED:
+                    await self._take_images(live, status.images, status.usage or live.usage)
+                else:
+                    await self._task_failed(live, status.error)
+                return True
+        return False
+
+    def _poll_timed_out(self, live: Live) -> bool:
+        started = live.task_started_at or time.time()
+        return time.time() - started > self.ctl.settings.poll.timeout_s
+
+    async def _poll_once(self, live: Live) -> TaskStatus | None:
+        """One poll; transient poll errors only delay the next one (polls cost nothing)."""
+        assert live.task_id is not None
+        async with self.poll_slots:
+            self.counters.polls += 1
+            try:
+                return await self.client.poll(live.task_id, live.poll_url)
+            except TaskNotFoundError as exc:
+                return TaskStatus(TaskState.FAILED, error=exc.info)
+            except FatalError as exc:
+                self.ctl.fatal(exc.info)
+                return None
+            except ProviderError:
+                return None
+
+    async def _task_failed(self, live: Live, error: ErrorInfo | None) -> None:
+        """A failed task spent one attempt; it is submitted again while attempts remain."""
+        info = error or ErrorInfo(ErrorKind.TASK_FAILED, "task failed")
+        if live.attempts >= self.ctl.settings.retry.max_attempts:
+            await self._fail(live, info)
+            return
+        self.counters.retries += 1
+        await self.store.mark_pending(live.item.item_id, live.state, info)
+        live.state, live.task_id, live.poll_url, live.not_before = (
+            ItemState.PENDING,
+            None,
+            None,
+            None,
+        )
+        self.ctl.release(live)
+
+    # -- download ----------------------------------------------------------------------------
+
+    async def _download(self, live: Live) -> None:
+        """Fetches every image URL of a finished answer; a failed fetch never regenerates."""
+        decoded: list[DecodedImage] = []
+        for ref in live.refs:
+            image = await self._fetch(ref)
+            if isinstance(image, ErrorInfo):
+                await self._fail(live, image)
+                return
+            decoded.append(image)
+        await self._finish(live, ItemState.DOWNLOADING, live.refs, decoded)
+
+    async def _fetch(self, ref: ImageRef) -> DecodedImage | ErrorInfo:
+        if ref.b64_json:
+            try:
+                return await anyio.to_thread.run_sync(decode_b64_image, ref.b64_json)
+            except ProviderError as exc:
+                return exc.info
+        last = ErrorInfo(ErrorKind.DOWNLOAD, "image answer had neither url nor b64_json")
+        for attempt in range(1, DOWNLOAD_TRIES + 1) if ref.url else ():
+            async with self.download_slots:
+                self.counters.downloads += 1
+                try:
+                    return await self.client.download(ref.url or "")
+                except DownloadError as exc:
+                    last = exc.info
+                    if last.code in HOPELESS_DOWNLOADS:
+                        return last
+            await self.ctl.sleep(backoff(attempt))
+        return last
+
+
+def _decode_all(refs: Sequence[ImageRef]) -> list[DecodedImage]:
+    return [decode_b64_image(r.b64_json or "") for r in refs]
