@@ -50,7 +50,20 @@ def _load(args: argparse.Namespace) -> Job:
         job = load_job(path, out_dir=Path(args.out) if getattr(args, "out", None) else None)
     except ManifestError as exc:
         raise UserError(str(exc)) from None
+    _sim_config(job)  # a bad simulator option is bad input too, for plan as for run
     return job
+
+
+def _sim_config(job: Job) -> Any:
+    """The simulator's config for `provider: sim`, checked like the rest of the manifest."""
+    if job.settings.provider.sim is None:
+        return None
+    from runner.sim import SimConfig, SimOptionError
+
+    try:
+        return SimConfig.from_options(job.settings.provider.sim)
+    except SimOptionError as exc:
+        raise UserError(f"{job.settings.manifest_path}: provider.sim: {exc}") from None
 
 
 def _with_overrides(job: Job, args: argparse.Namespace) -> Job:
@@ -79,13 +92,9 @@ def _endpoint(job: Job) -> Iterator[tuple[str, str | None]]:
         where = f"provider.api_key_env in {job.settings.manifest_path}"
         yield provider.base_url, _api_key(provider.api_key_env, where)
         return
-    from runner.sim import SimConfig, SimOptionError, SimServer
+    from runner.sim import SimServer
 
-    try:
-        config = SimConfig.from_options(provider.sim)
-    except SimOptionError as exc:
-        raise UserError(f"{job.settings.manifest_path}: provider.sim: {exc}") from None
-    with SimServer(config) as sim:
+    with SimServer(_sim_config(job)) as sim:
         yield sim.base_url, "sim-key"
 
 

@@ -15,7 +15,7 @@ from typing import Any
 JSON = dict[str, Any]
 
 
-class ItemState(str, enum.Enum):
+class ItemState(enum.StrEnum):
     """Where a work item is in its life; persisted as the string value."""
 
     PENDING = "pending"  # not sent yet, or waiting (not_before) for another attempt
@@ -27,7 +27,7 @@ class ItemState(str, enum.Enum):
     AMBIGUOUS = "ambiguous"  # held: may have been charged, answer never recorded
 
 
-class ErrorKind(str, enum.Enum):
+class ErrorKind(enum.StrEnum):
     """How a failure is classified; decides what the scheduler does next."""
 
     RETRYABLE = "retryable"  # 408/409/429/5xx/connection refused: send again later
@@ -122,7 +122,7 @@ class Submission:
         return self.task_id is not None
 
 
-class TaskState(str, enum.Enum):
+class TaskState(enum.StrEnum):
     PENDING = "pending"  # pending or processing: poll again
     COMPLETED = "completed"
     FAILED = "failed"  # failed, or cancelled
