@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from runner import commands
-from runner.commands import UserError
+from runner.api import UserError
 
 EXIT_USAGE = 2
 
