@@ -23,7 +23,14 @@ import anyio
 from runner.manifest import Job, ManifestError, load_job, plan_job
 from runner.scheduler import RunOptions, run_job
 from runner.scheduler.run import STATE_DB
-from runner.store import DirectoryLocked, connect_ro, done_by_model, is_locked, read_totals
+from runner.store import (
+    DirectoryLocked,
+    SchemaTooNew,
+    connect_ro,
+    done_by_model,
+    is_locked,
+    read_totals,
+)
 from runner.store.readers import Totals
 
 PathLike = str | os.PathLike[str]
@@ -38,6 +45,7 @@ class RunResult:
     exit_code: int  # the CLI's exit code (see README: 0 all done, 1 some failed, 3 budget, ...)
     output_dir: Path
     report: Mapping[str, Any]  # report.json as written
+    reason: str | None = None  # why the run stopped early, when it did
 
 
 def load(manifest: PathLike, *, out: PathLike | None = None) -> Job:
@@ -138,11 +146,11 @@ def run_loaded(
                 quiet=quiet,
                 unpriced_models=tuple(unpriced(job)),
             )
-            code = anyio.run(run_job, job, opts)
-    except DirectoryLocked as exc:
-        raise UserError(str(exc)) from None
+            end = anyio.run(run_job, job, opts)
+    except (DirectoryLocked, SchemaTooNew) as exc:
+        raise UserError(f"{out}: {exc}" if isinstance(exc, SchemaTooNew) else str(exc)) from None
     report = json.loads((out / "report.json").read_text(encoding="utf-8"))
-    return RunResult(code, out, report)
+    return RunResult(end.exit_code, out, report, end.reason)
 
 
 def status(manifest: PathLike, *, out: PathLike | None = None) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from runner import commands
 from runner.api import UserError
+from runner.store import DirectoryLocked, SchemaTooNew
 
 EXIT_USAGE = 2
 
@@ -123,7 +124,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return commands.dispatch(args)
-    except UserError as exc:
+    except (UserError, DirectoryLocked, SchemaTooNew) as exc:
         for line in str(exc).splitlines():
             print(f"runner: error: {line}", file=sys.stderr)
         return EXIT_USAGE

@@ -64,6 +64,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         quiet=args.quiet,
     )
     print(_outputs_line(result.output_dir), file=sys.stderr)
+    if result.reason:
+        print(f"runner: {result.reason}", file=sys.stderr)
     return result.exit_code
 
 

@@ -193,6 +193,8 @@ class RateLimitConfig:
 @dataclass(frozen=True, slots=True)
 class RetryConfig:
     max_attempts: int = 5
+    backoff_s: float = 1.0  # the first retry waits up to this (full jitter), doubling per attempt
+    max_backoff_s: float = 60.0
 
 
 @dataclass(frozen=True, slots=True)

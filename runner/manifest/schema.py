@@ -105,6 +105,8 @@ class RateLimitSpec(_Strict):
 
 class RetrySpec(_Strict):
     max_attempts: PosInt = 5
+    backoff_s: PosFloat = 1.0  # first retry waits up to this (full jitter), doubling per attempt
+    max_backoff_s: PosFloat = 60.0
 
 
 class PollSpec(_Strict):

@@ -38,22 +38,23 @@ from runner.types import (
     ErrorKind,
     ImageRef,
     ItemState,
+    RetryConfig,
     Submission,
     TaskState,
     TaskStatus,
 )
 
-BACKOFF_BASE_S = 1.0
-BACKOFF_CAP_S = 60.0
 POLL_GROWTH = 1.25  # poll intervals grow slowly: most tasks finish within a few intervals
 DOWNLOAD_TRIES = 5
 # Download failures that no second try can fix.
 HOPELESS_DOWNLOADS = frozenset({"unsupported_url", "too_large", "not_an_image"})
+# An image URL answering these has expired (OpenAI's last 60 minutes, BFL's 10) or never existed.
+GONE_STATUSES = frozenset({403, 404, 410})
 
 
-def backoff(attempt: int, floor: float | None = None) -> float:
+def backoff(retry: RetryConfig, attempt: int, floor: float | None = None) -> float:
     """Exponential backoff with full jitter; a server's Retry-After is a floor, never shortened."""
-    ceiling = min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2 ** max(0, attempt - 1))
+    ceiling = min(retry.max_backoff_s, retry.backoff_s * 2 ** max(0, attempt - 1))
     return max(random.uniform(0, ceiling), floor or 0.0)
 
 
@@ -225,7 +226,8 @@ class Engine:
             await self._fail(live, info)
             return
         self.counters.retries += 1
-        live.not_before = time.time() + backoff(attempts + 1, exc.retry_after)
+        delay = backoff(self.ctl.settings.retry, attempts + 1, exc.retry_after)
+        live.not_before = time.time() + delay
         await self.store.mark_pending(item_id, live.state, info, live.not_before, refund)
         live.state, live.attempts, live.task_id = ItemState.PENDING, attempts, None
         self.ctl.release(live)
@@ -323,11 +325,22 @@ class Engine:
                     return await self.client.download(ref.url or "")
                 except DownloadError as exc:
                     last = exc.info
+                    if last.http_status in GONE_STATUSES:
+                        return _expired(last)
                     if last.code in HOPELESS_DOWNLOADS:
                         return last
-            await self.ctl.sleep(backoff(attempt))
+            await self.ctl.sleep(backoff(self.ctl.settings.retry, attempt))
         return last
 
 
 def _decode_all(refs: Sequence[ImageRef]) -> list[DecodedImage]:
     return [decode_b64_image(r.b64_json or "") for r in refs]
+
+
+def _expired(info: ErrorInfo) -> ErrorInfo:
+    """Regenerating would be a new charge, so it is the user's call: say how to make it."""
+    message = (
+        f"image URL expired or gone (HTTP {info.http_status}) before it was downloaded; "
+        "`runner retry --item ID` generates it again, at a new charge"
+    )
+    return replace(info, message=message, code=info.code or "url_expired")

@@ -47,6 +47,14 @@ class JobLike(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
+class RunEnd:
+    """How a run ended: its exit code and, when it stopped early, why, in one line."""
+
+    exit_code: int
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class RunOptions:
     base_url: str
     api_key: str | None
@@ -57,8 +65,8 @@ class RunOptions:
     unpriced_models: tuple[str, ...] = ()
 
 
-async def run_job(job: JobLike, opts: RunOptions) -> int:
-    """Runs (or resumes) a job to its end and returns the contract's exit code."""
+async def run_job(job: JobLike, opts: RunOptions) -> RunEnd:
+    """Runs (or resumes) a job to its end; returns the contract's exit code and why."""
     settings = job.settings
     out = settings.output_dir
     with DirLock(out):
@@ -77,7 +85,7 @@ async def run_job(job: JobLike, opts: RunOptions) -> int:
             await store.bump(engine.counters.unflushed())
         times = RunTimes(started, utc_now(), exit_code)
         await _write_outputs(job, opts, times)
-    return exit_code
+    return RunEnd(exit_code, _reason(ctl, exit_code))
 
 
 async def _drive_all(store: Store, ctl: RunControl, opts: RunOptions) -> Engine:
@@ -209,3 +217,19 @@ async def _write_outputs(job: JobLike, opts: RunOptions, times: RunTimes) -> Run
     return await anyio.to_thread.run_sync(
         write_outputs, s.output_dir / STATE_DB, s.output_dir, make
     )
+
+
+def _reason(ctl: RunControl, exit_code: int) -> str | None:
+    if ctl.signal_exit_code is not None:
+        return "interrupted: requests in flight were recorded; run again to resume"
+    if ctl.fatal_error is not None:
+        e = ctl.fatal_error
+        status = f"HTTP {e.http_status} " if e.http_status else ""
+        code = f" [{e.code}]" if e.code else ""
+        return f"the provider refused the account: {status}{e.message}{code}; items stay pending"
+    if ctl.budget_stopped:
+        budget = ctl.settings.budget_usd or 0.0
+        return f"stopped by the budget (${budget:.2f}; spent ${ctl.spent:.4f}); raise it to go on"
+    if exit_code == 1:
+        return "some items failed or are ambiguous: see failures.jsonl"
+    return None

@@ -2,11 +2,12 @@
 
 from runner.store.lock import DirectoryLocked, DirLock, is_locked
 from runner.store.readers import Totals, connect_ro, done_by_model, iter_records, read_totals
-from runner.store.store import StaleState, Store, open_store
+from runner.store.store import SchemaTooNew, StaleState, Store, open_store
 
 __all__ = [
     "DirLock",
     "DirectoryLocked",
+    "SchemaTooNew",
     "StaleState",
     "Store",
     "Totals",

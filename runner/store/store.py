@@ -31,6 +31,10 @@ from runner.types import ErrorInfo, ErrorKind, ImageRef, ItemState, StoredImage,
 INSERT_CHUNK = 5000
 
 
+class SchemaTooNew(Exception):
+    """The state DB was written by a newer runner; an older one must not guess at it."""
+
+
 class StaleState(Exception):
     """A compare-and-set found the item in another state than the one expected."""
 
@@ -359,9 +363,9 @@ async def _migrate(conn: aiosqlite.Connection) -> None:
         row = await cur.fetchone()
     version = int(row[0]) if row else 0
     if version > len(MIGRATIONS):
-        raise RuntimeError(
+        raise SchemaTooNew(
             f"state DB schema version {version} is newer than this runner knows "
-            f"({len(MIGRATIONS)}): upgrade runner"
+            f"({len(MIGRATIONS)}): upgrade runner to resume this job"
         )
     for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
         await conn.execute("BEGIN IMMEDIATE")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from dataclasses import replace
 from pathlib import Path
@@ -133,3 +134,19 @@ async def test_schema_is_versioned_and_reopening_is_a_no_op(tmp_path: Path) -> N
     assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+@pytest.mark.asyncio
+async def test_retry_backoff_survives_a_restart(tmp_path: Path) -> None:
+    """An item sent back to pending keeps its not-before time and error across a reopen."""
+    db = tmp_path / "s.sqlite"
+    err = ErrorInfo(ErrorKind.RATE_LIMITED, "slow down", 429, "rate_limit_exceeded")
+    async with open_store(db) as store:
+        await store.sync_items([item(1)], "fp")
+        await store.mark_submitting("id0001", 0.0)
+        await store.mark_pending("id0001", ItemState.SUBMITTING, err, 12345.5, refund_attempt=True)
+    async with open_store(db) as store:
+        (row,) = await store.fetch("runnable_after", store.gen, -1, 10)
+    assert row["not_before"] == 12345.5
+    assert row["attempts"] == 0  # a 429 spends no attempt
+    assert ErrorInfo.from_json(json.loads(row["error"])) == err
