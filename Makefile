@@ -26,5 +26,8 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
+browser:
+	bash scripts/install-browser.sh
+
 clean:
 	rm -rf $(VENV) out build *.egg-info

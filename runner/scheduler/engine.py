@@ -29,6 +29,7 @@ from runner.client.errors import (
     RetryableError,
     TaskNotFoundError,
 )
+from runner.log import RunLog
 from runner.scheduler.files import write_images
 from runner.scheduler.live import Live, RunControl
 from runner.store import Store
@@ -90,8 +91,11 @@ _COUNTER_NAMES = (
 class Engine:
     """One run's item lifecycle over a store and a client, within the run's limits."""
 
-    def __init__(self, store: Store, client: ProviderClient, control: RunControl) -> None:
+    def __init__(
+        self, store: Store, client: ProviderClient, control: RunControl, log: RunLog | None = None
+    ) -> None:
         self.store = store
+        self.log = log
         self.client = client
         self.ctl = control
         s = control.settings
@@ -100,6 +104,29 @@ class Engine:
         self.download_slots = anyio.CapacityLimiter(s.download.concurrency)
         self.task_slots = anyio.CapacityLimiter(s.max_pending_tasks)
         self.counters = Counters()
+
+    def _logged(
+        self,
+        kind: str,
+        item_id: str,
+        attempt: int,
+        started: float,
+        exc: ProviderError | None = None,
+    ) -> None:
+        """One run.log line per request: what, for which item, how it went, how long it took."""
+        if self.log is None:
+            return
+        info = exc.info if exc is not None else None
+        self.log.event(
+            "request",
+            kind=kind,
+            item_id=item_id,
+            attempt=attempt,
+            http_status=info.http_status if info else 200,
+            latency_ms=round((time.monotonic() - started) * 1000, 1),
+            error=info.kind if info else None,
+            code=info.code if info else None,
+        )
 
     # -- one item, start to end --------------------------------------------------------------
 
@@ -134,11 +161,14 @@ class Engine:
             live.state, live.attempts = ItemState.SUBMITTING, live.attempts + 1
             self.counters.generations += 1
             crashpoints.reach("after_intent")
+            started = time.monotonic()
             try:
                 answer = await self.client.submit(live.item.request_body())
             except ProviderError as exc:
+                self._logged("generation", live.item.item_id, live.attempts, started, exc)
                 await self._submit_failed(live, exc)
                 return True
+            self._logged("generation", live.item.item_id, live.attempts, started)
             crashpoints.reach("after_answer")
             # The slot is held until the answer is recorded, so `concurrency` bounds every
             # request whose answer a kill could lose, and with it the duplicate charges.
@@ -272,15 +302,21 @@ class Engine:
         assert live.task_id is not None
         async with self.poll_slots:
             self.counters.polls += 1
+            started = time.monotonic()
             try:
-                return await self.client.poll(live.task_id, live.poll_url)
-            except TaskNotFoundError as exc:
-                return TaskStatus(TaskState.FAILED, error=exc.info)
-            except FatalError as exc:
-                self.ctl.fatal(exc.info)
-                return None
-            except ProviderError:
-                return None
+                status = await self.client.poll(live.task_id, live.poll_url)
+            except ProviderError as exc:
+                self._logged("poll", live.item.item_id, live.attempts, started, exc)
+                return self._poll_failed(exc)
+            self._logged("poll", live.item.item_id, live.attempts, started)
+            return status
+
+    def _poll_failed(self, exc: ProviderError) -> TaskStatus | None:
+        if isinstance(exc, TaskNotFoundError):
+            return TaskStatus(TaskState.FAILED, error=exc.info)
+        if isinstance(exc, FatalError):
+            self.ctl.fatal(exc.info)
+        return None
 
     async def _task_failed(self, live: Live, error: ErrorInfo | None) -> None:
         """A failed task spent one attempt; it is submitted again while attempts remain."""
@@ -304,14 +340,14 @@ class Engine:
         """Fetches every image URL of a finished answer; a failed fetch never regenerates."""
         decoded: list[DecodedImage] = []
         for ref in live.refs:
-            image = await self._fetch(ref)
+            image = await self._fetch(live.item.item_id, ref)
             if isinstance(image, ErrorInfo):
                 await self._fail(live, image)
                 return
             decoded.append(image)
         await self._finish(live, ItemState.DOWNLOADING, live.refs, decoded)
 
-    async def _fetch(self, ref: ImageRef) -> DecodedImage | ErrorInfo:
+    async def _fetch(self, item_id: str, ref: ImageRef) -> DecodedImage | ErrorInfo:
         if ref.b64_json:
             try:
                 return await anyio.to_thread.run_sync(decode_b64_image, ref.b64_json)
@@ -321,9 +357,13 @@ class Engine:
         for attempt in range(1, DOWNLOAD_TRIES + 1) if ref.url else ():
             async with self.download_slots:
                 self.counters.downloads += 1
+                started = time.monotonic()
                 try:
-                    return await self.client.download(ref.url or "")
+                    image = await self.client.download(ref.url or "")
+                    self._logged("download", item_id, attempt, started)
+                    return image
                 except DownloadError as exc:
+                    self._logged("download", item_id, attempt, started, exc)
                     last = exc.info
                     if last.http_status in GONE_STATUSES:
                         return _expired(last)

@@ -16,6 +16,7 @@ import anyio
 from anyio.abc import TaskGroup
 
 from runner.client import ProviderClient
+from runner.log import RunLog, open_run_log
 from runner.outputs import ProgressDisplay, ProgressSnapshot, RunSummary
 from runner.outputs.atomic import sweep_temp_files
 from runner.scheduler.engine import Engine
@@ -28,6 +29,7 @@ from runner.types import JobSettings
 
 PAGE = 500
 STATE_DB = "state.sqlite"
+RUN_LOG = "run.log"
 PROGRESS_EVERY_S = 0.5  # also how often request counters reach the DB
 
 
@@ -79,8 +81,17 @@ async def run_job(job: JobLike, opts: RunOptions) -> RunEnd:
             await store.recover_submitting(hold=opts.hold_ambiguous)
             run_id = await store.start_run(started.isoformat(), os.getpid())
             ctl.spent, ctl.reserved = await store.spend()
-            engine = await _drive_all(store, ctl, opts)
-            exit_code = await _exit_code(store, ctl)
+            with open_run_log(out / RUN_LOG) as log:
+                store.on_change = lambda item_id, state: log.event(
+                    "state", item_id=item_id, state=state
+                )
+                log.event("run_start", job=settings.name, run_id=run_id, pid=os.getpid())
+                engine = await _drive_all(store, ctl, opts, log)
+                store.on_change = None
+                exit_code = await _exit_code(store, ctl)
+                log.event(
+                    "run_end", run_id=run_id, exit_code=exit_code, reason=_reason(ctl, exit_code)
+                )
             await store.finish_run(run_id, utc_now().isoformat(), exit_code)
             await store.bump(engine.counters.unflushed())
         times = RunTimes(started, utc_now(), exit_code)
@@ -88,7 +99,7 @@ async def run_job(job: JobLike, opts: RunOptions) -> RunEnd:
     return RunEnd(exit_code, _reason(ctl, exit_code))
 
 
-async def _drive_all(store: Store, ctl: RunControl, opts: RunOptions) -> Engine:
+async def _drive_all(store: Store, ctl: RunControl, opts: RunOptions, log: RunLog) -> Engine:
     s = ctl.settings
     async with ProviderClient(
         opts.base_url,
@@ -98,7 +109,7 @@ async def _drive_all(store: Store, ctl: RunControl, opts: RunOptions) -> Engine:
         max_connections=s.concurrency + s.poll.concurrency + s.download.concurrency,
         max_download_bytes=s.download.max_bytes,
     ) as client:
-        engine = Engine(store, client, ctl)
+        engine = Engine(store, client, ctl, log)
         with ProgressDisplay(quiet=opts.quiet) as display:
             progress = _Progress(engine, display, await store.count_states())
             async with anyio.create_task_group() as outer:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import time
 from collections import defaultdict
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,6 +78,7 @@ class Store:
         self._closing = False
         self.commits = 0  # transactions committed (for benchmarks)
         self.gen = 0  # the manifest generation whose items are current
+        self.on_change: Callable[[str, ItemState], None] | None = None  # after each commit
 
     # -- the group-commit writer -------------------------------------------------------------
 
@@ -88,6 +89,12 @@ class Store:
         await unit.done.wait()
         if unit.error is not None:
             raise unit.error
+
+    async def _move(self, item_id: str, state: ItemState, *stmts: _Stmt) -> None:
+        """Commits one item's transition, then tells the listener (the run log), if any."""
+        await self._apply(*stmts)
+        if self.on_change is not None:
+            self.on_change(item_id, state)
 
     async def _writer(self) -> None:
         while True:
@@ -191,11 +198,17 @@ class Store:
     # -- state transitions (each awaits its commit) ------------------------------------------
 
     async def mark_submitting(self, item_id: str, reserved_usd: float) -> None:
-        await self._apply(_stmt("mark_submitting", reserved_usd, time.time(), item_id))
+        await self._move(
+            item_id,
+            ItemState.SUBMITTING,
+            _stmt("mark_submitting", reserved_usd, time.time(), item_id),
+        )
 
     async def mark_polling(self, item_id: str, task_id: str, poll_url: str | None) -> None:
         t = time.time()
-        await self._apply(_stmt("mark_polling", task_id, poll_url, t, t, item_id))
+        await self._move(
+            item_id, ItemState.POLLING, _stmt("mark_polling", task_id, poll_url, t, t, item_id)
+        )
 
     async def mark_downloading(
         self,
@@ -205,8 +218,12 @@ class Store:
         usage: Mapping[str, Any] | None,
     ) -> None:
         encoded = dumps([[r.url, r.revised_prompt] for r in refs])
-        await self._apply(
-            _stmt("mark_downloading", encoded, dumps(usage), time.time(), item_id, from_state.value)
+        await self._move(
+            item_id,
+            ItemState.DOWNLOADING,
+            _stmt(
+                "mark_downloading", encoded, dumps(usage), time.time(), item_id, from_state.value
+            ),
         )
 
     async def record_image(self, image: StoredImage) -> None:
@@ -224,7 +241,7 @@ class Store:
         done = _stmt(
             "mark_done", dumps(usage), cost_usd, now_iso(), time.time(), item_id, from_state.value
         )
-        await self._apply(*[_image_stmt(i) for i in images], done)
+        await self._move(item_id, ItemState.DONE, *[_image_stmt(i) for i in images], done)
 
     async def mark_pending(
         self,
@@ -236,16 +253,21 @@ class Store:
     ) -> None:
         err = dumps(error.to_json()) if error else None
         params = (int(refund_attempt), not_before, err, time.time(), item_id, from_state.value)
-        await self._apply(_stmt("mark_pending", *params))
+        await self._move(item_id, ItemState.PENDING, _stmt("mark_pending", *params))
 
     async def mark_failed(self, item_id: str, from_state: ItemState, error: ErrorInfo) -> None:
         t = time.time()
         err = dumps(error.to_json())
-        await self._apply(_stmt("mark_failed", err, now_iso(), t, item_id, from_state.value))
+        await self._move(
+            item_id,
+            ItemState.FAILED,
+            _stmt("mark_failed", err, now_iso(), t, item_id, from_state.value),
+        )
 
     async def mark_ambiguous(self, item_id: str, from_state: ItemState, error: ErrorInfo) -> None:
         err = dumps(error.to_json())
-        await self._apply(_stmt("mark_ambiguous", err, time.time(), item_id, from_state.value))
+        stmt = _stmt("mark_ambiguous", err, time.time(), item_id, from_state.value)
+        await self._move(item_id, ItemState.AMBIGUOUS, stmt)
 
     async def bump(self, counters: Mapping[str, float]) -> None:
         stmts = [_stmt("bump_counter", k, v, expect=None) for k, v in counters.items() if v]

@@ -126,3 +126,17 @@ def test_second_run_sends_nothing_and_rewrites_nothing(
     stats = sim.stats()
     assert (stats.generations, stats.polls, stats.downloads) == (0, 0, 0)
     assert {n: (finished / n).stat().st_mtime_ns for n in watched} == before
+
+
+def test_run_log_records_every_request_and_state_change_without_secrets(finished: Path) -> None:
+    """run.log has a JSON line per request and per state change, and never the API key."""
+    text = (finished / "run.log").read_text(encoding="utf-8")
+    assert "sk-test-not-a-real-key" not in text
+    lines = [json.loads(line) for line in text.splitlines()]
+    requests = [x for x in lines if x["event"] == "request"]
+    assert sum(1 for x in requests if x["kind"] == "generation") == 6
+    assert all(x["http_status"] == 200 and x["latency_ms"] >= 0 for x in requests)
+    done = {x["item_id"] for x in lines if x["event"] == "state" and x["state"] == "done"}
+    assert len(done) == 6
+    assert lines[-1]["event"] == "run_end"
+    assert lines[-1]["exit_code"] == 0
