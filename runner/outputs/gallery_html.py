@@ -24,6 +24,8 @@ body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222;background:#fafa
 h1{margin:0 0 .5em}h2{margin:1.5em 0 .5em}
 table{border-collapse:collapse}
 th,td{border:1px solid #ddd;padding:6px;vertical-align:top;text-align:left;background:#fff}
+.summary tbody{display:flex;flex-wrap:wrap;gap:.4em}
+.summary tr{display:flex}.summary th{background:#eee}
 .summary td.n{text-align:right;font-variant-numeric:tabular-nums}
 .grid th.prompt{max-width:22em;font-weight:normal}
 .pid{font-family:monospace;color:#555}

@@ -26,7 +26,9 @@ def sync_answer(state: SimState, spec: GenerationSpec, key: str, occurrence: int
         seed = state.config.seed
         data = [
             {"b64_json": imaging.encode_b64(spec.fmt, spec.width, spec.height, colour)}
-            for colour in (imaging.colour_index(seed, spec.prompt, i) for i in range(spec.n))
+            for colour in (
+                imaging.colour_index(seed, spec.prompt, i, spec.model.name) for i in range(spec.n)
+            )
         ]
     if spec.revised_prompt is not None:
         for item in data:

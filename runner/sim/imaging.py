@@ -24,9 +24,11 @@ EXTENSIONS = {"png": "png", "jpeg": "jpg", "webp": "webp"}
 _PIL_FORMATS = {"png": "PNG", "jpeg": "JPEG", "webp": "WEBP"}
 
 
-def colour_index(seed: int, prompt: str, index: int) -> int:
-    """Which palette colour the image at ``index`` of an answer to ``prompt`` gets."""
-    digest = hashlib.blake2b(f"{seed}|{prompt}|{index}".encode(), digest_size=4).digest()
+def colour_index(seed: int, prompt: str, index: int, model: str = "") -> int:
+    """Which palette colour image ``index`` of ``model``'s answer to ``prompt`` gets; the model
+    counts so that a gallery comparing models shows them apart."""
+    key = f"{seed}|{prompt}|{index}|{model}" if model else f"{seed}|{prompt}|{index}"
+    digest = hashlib.blake2b(key.encode(), digest_size=4).digest()
     return int.from_bytes(digest, "big") % len(PALETTE)
 
 

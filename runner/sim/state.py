@@ -179,7 +179,7 @@ class SimState:
                 f"{self.config.seed}|file|{key}|{occurrence}|{index}".encode(), digest_size=12
             ).hexdigest()
             name = f"img_{token}.{imaging.EXTENSIONS[spec.fmt]}"
-            colour = imaging.colour_index(self.config.seed, spec.prompt, index)
+            colour = imaging.colour_index(self.config.seed, spec.prompt, index, spec.model.name)
             expires = at + self.config.url_ttl_s
             self.files[name] = ImageFile(
                 name, spec.fmt, spec.width, spec.height, colour, at, expires
