@@ -23,6 +23,7 @@ import anyio
 from runner.manifest import Job, ManifestError, load_job, plan_job
 from runner.scheduler import RunOptions, run_job
 from runner.scheduler.run import STATE_DB
+from runner.sim.config import option_problems
 from runner.store import (
     DirectoryLocked,
     SchemaTooNew,
@@ -54,10 +55,11 @@ def load(manifest: PathLike, *, out: PathLike | None = None) -> Job:
     if not path.is_file():
         raise UserError(f"{path}: no such job manifest")
     try:
-        job = load_job(path, out_dir=Path(out) if out is not None else None)
+        job = load_job(
+            path, out_dir=Path(out) if out is not None else None, check_sim=option_problems
+        )
     except ManifestError as exc:
         raise UserError(str(exc)) from None
-    sim_config(job)  # a bad simulator option is bad input too
     return job
 
 

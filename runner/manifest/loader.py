@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,12 +32,21 @@ EXPANSION_VERSION = 1
 _BLANK = ""  # stands in for a wrong `prompts`/`models` entry while the rest is checked
 
 
+SimCheck = Callable[[Mapping[str, Any]], Iterable[tuple[str | None, str]]]
+
+
 def load_job(
-    path: Path, *, out_dir: Path | None = None, env: Mapping[str, str] | None = None
+    path: Path,
+    *,
+    out_dir: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    check_sim: SimCheck | None = None,
 ) -> Job:
     """Load, validate and prepare a job; raises ManifestError listing every problem found.
 
-    ``env`` (default ``os.environ``) feeds ``${VAR}`` and the default base URL.
+    ``env`` (default ``os.environ``) feeds ``${VAR}`` and the default base URL. ``check_sim``
+    vets ``provider.sim``'s options; it is passed in because the simulator is not this layer's to
+    import, and its problems belong in the same list as the manifest's own.
     """
     env = os.environ if env is None else env
     display = str(path)
@@ -48,6 +57,7 @@ def load_job(
     if manifest is None:
         raise ManifestError(sort_problems(problems, display))
     settings, found = build_settings(manifest, located, path, out_dir, env)
+    found += _sim_problems(located, settings.provider.sim, check_sim)
     base_url = settings.provider.base_url
     cells, cell_problems, warnings = build_cells(manifest, located, base_url, checked.skip)
     price_problems, price_warnings = pricing_problems(manifest, located, cells)
@@ -69,6 +79,19 @@ def load_job(
         prompt_count=result.count,
         text_tokens=result.text_tokens,
     )
+
+
+def _sim_problems(
+    located: Located, options: Mapping[str, Any] | None, check: SimCheck | None
+) -> list[Problem]:
+    if options is None or check is None:
+        return []
+    return [
+        located.problem(
+            ("provider", "sim", key) if key else ("provider", "sim"), message, of_key=bool(key)
+        )
+        for key, message in check(options)
+    ]
 
 
 def _read(path: Path, display: str) -> str:

@@ -4,8 +4,15 @@
 answers, polling, error envelopes, rate limits) and injects faults deterministically from a seed.
 """
 
-from runner.sim.config import SimConfig, SimOptionError
+from runner.sim.config import SimConfig, SimOptionError, option_problems
 from runner.sim.server import SimServer, serve_forever
 from runner.sim.stats import SimStats
 
-__all__ = ["SimConfig", "SimOptionError", "SimServer", "SimStats", "serve_forever"]
+__all__ = [
+    "SimConfig",
+    "SimOptionError",
+    "SimServer",
+    "SimStats",
+    "option_problems",
+    "serve_forever",
+]

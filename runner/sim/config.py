@@ -94,6 +94,25 @@ class SimConfig:
         return cls(**values)
 
 
+def option_problems(options: Mapping[str, Any]) -> list[tuple[str | None, str]]:
+    """Every problem with a ``provider.sim`` mapping at once, as (option or None, message), so a
+    manifest's validation can list them with its own instead of stopping at the first."""
+    if not isinstance(options, Mapping):
+        return [(None, "sim options must be a mapping of option names to values")]
+    problems: list[tuple[str | None, str]] = []
+    for key, raw in options.items():
+        try:
+            SimConfig.from_options({key: raw})
+        except SimOptionError as exc:
+            problems.append((str(key), str(exc)))
+    if not problems:
+        try:
+            SimConfig.from_options(options)  # checks across options (fault shares add up)
+        except SimOptionError as exc:
+            problems.append((None, str(exc)))
+    return problems
+
+
 def _unknown_option_message(key: str, known: Iterable[str]) -> str:
     close = difflib.get_close_matches(key, list(known), n=1)
     hint = f" (did you mean '{close[0]}'?)" if close else ""
