@@ -21,10 +21,9 @@ from typing import Any
 import anyio
 
 from runner.manifest import Job, ManifestError, load_job, plan_job
-from runner.scheduler import RunOptions, run_job
-from runner.scheduler.run import STATE_DB
 from runner.sim.config import option_problems
 from runner.store import (
+    STATE_DB,
     DirectoryLocked,
     SchemaTooNew,
     connect_ro,
@@ -136,6 +135,8 @@ def with_overrides(job: Job, concurrency: int | None, budget_usd: float | None) 
 def run_loaded(
     job: Job, *, limit: int | None, hold_ambiguous: bool, grace_s: float, quiet: bool
 ) -> RunResult:
+    from runner.scheduler import RunOptions, run_job  # only `run` pays for the HTTP stack
+
     out = job.settings.output_dir
     try:
         with endpoint(job) as (base_url, key):

@@ -13,7 +13,7 @@ import sys
 from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 
@@ -21,9 +21,10 @@ from runner import api
 from runner.api import UserError
 from runner.manifest import Job, json_schema, plan_job
 from runner.outputs.atomic import sweep_temp_files
-from runner.scheduler.reporting import RunTimes, summarize, utc_now, write_outputs
-from runner.scheduler.run import STATE_DB
-from runner.store import DirectoryLocked, DirLock, connect_ro, open_store
+from runner.store import STATE_DB, DirectoryLocked, DirLock, connect_ro, open_store
+
+if TYPE_CHECKING:
+    from runner.scheduler.reporting import RunTimes
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 
@@ -115,6 +116,8 @@ def cmd_retry(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    from runner.scheduler.reporting import summarize, write_outputs
+
     job = _load(args)
     out = job.settings.output_dir
     if not (out / STATE_DB).exists():
@@ -134,6 +137,8 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def _last_run_times(db: Path) -> RunTimes:
+    from runner.scheduler.reporting import RunTimes, utc_now
+
     with closing(connect_ro(db)) as conn:
         row = conn.execute(
             "SELECT started_at, finished_at, exit_code FROM runs ORDER BY run_id DESC LIMIT 1"

@@ -51,6 +51,9 @@ def load_job(
     env = os.environ if env is None else env
     display = str(path)
     located, problems = load_located(_read(path, display), display, env)
+    if any(p.key == "(yaml)" for p in problems):
+        # Nothing past a syntax error can be trusted: "the manifest is empty" would be noise.
+        raise ManifestError(sort_problems(problems, display))
     checked = _validate(located)
     problems += checked.problems
     manifest = checked.manifest

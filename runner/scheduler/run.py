@@ -23,12 +23,11 @@ from runner.scheduler.engine import Engine
 from runner.scheduler.files import IMAGES_DIR
 from runner.scheduler.live import Live, Pricing, RunControl
 from runner.scheduler.reporting import RunTimes, summarize, utc_now, write_outputs
-from runner.store import DirLock, Store, open_store
+from runner.store import STATE_DB, DirLock, Store, open_store
 from runner.store.readers import Totals
 from runner.types import JobSettings
 
 PAGE = 500
-STATE_DB = "state.sqlite"
 RUN_LOG = "run.log"
 PROGRESS_EVERY_S = 0.5  # also how often request counters reach the DB
 
