@@ -32,6 +32,7 @@ from runner.client.errors import (
 from runner.log import RunLog
 from runner.scheduler.files import write_images
 from runner.scheduler.live import Live, RunControl
+from runner.scheduler.throttle import Throttle
 from runner.store import Store
 from runner.types import (
     DecodedImage,
@@ -99,7 +100,7 @@ class Engine:
         self.client = client
         self.ctl = control
         s = control.settings
-        self.submit_slots = anyio.CapacityLimiter(s.concurrency)
+        self.throttle = Throttle(control)
         self.poll_slots = anyio.CapacityLimiter(s.poll.concurrency)
         self.download_slots = anyio.CapacityLimiter(s.download.concurrency)
         self.task_slots = anyio.CapacityLimiter(s.max_pending_tasks)
@@ -154,8 +155,8 @@ class Engine:
             await self.ctl.sleep(wait)
             if self.ctl.stopping:
                 return False
-        async with self.submit_slots:
-            if self.ctl.stopping or not await self.ctl.admit(live):
+        async with self.throttle.slot(live.item.images_expected) as cleared:
+            if not cleared or not await self.ctl.admit(live):
                 return False
             await self.store.mark_submitting(live.item.item_id, live.reserved)
             live.state, live.attempts = ItemState.SUBMITTING, live.attempts + 1
@@ -166,9 +167,11 @@ class Engine:
                 answer = await self.client.submit(live.item.request_body())
             except ProviderError as exc:
                 self._logged("generation", live.item.item_id, live.attempts, started, exc)
+                self.throttle.answered(exc)
                 await self._submit_failed(live, exc)
                 return True
             self._logged("generation", live.item.item_id, live.attempts, started)
+            self.throttle.answered(None)
             crashpoints.reach("after_answer")
             # The slot is held until the answer is recorded, so `concurrency` bounds every
             # request whose answer a kill could lose, and with it the duplicate charges.
@@ -239,8 +242,10 @@ class Engine:
         if isinstance(exc, InvalidRequestError):
             await self._fail(live, info)
             return
+        # Not an attempt: the provider refused to take it (429), it never left, or it failed
+        # during an outage (the breaker's probes must not use up the probing item's attempts).
         refund = isinstance(exc, RateLimitedError) or (
-            isinstance(exc, RetryableError) and not exc.sent
+            isinstance(exc, RetryableError) and (not exc.sent or self.throttle.outage)
         )
         if isinstance(exc, RateLimitedError):
             self.counters.rate_limited += 1

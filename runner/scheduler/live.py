@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import signal
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -87,6 +87,19 @@ class RunControl:
     fatal_error: ErrorInfo | None = None
     budget_stopped: bool = False
     _stop_event: anyio.Event = field(default_factory=anyio.Event)
+    _waits: set[anyio.CancelScope] = field(default_factory=set)
+
+    async def unless_stopping(self, wait: Callable[[int], Awaitable[None]], arg: int) -> bool:
+        """Awaits ``wait(arg)`` unless the run starts stopping first; True if it finished."""
+        if self.stopping:
+            return False
+        with anyio.CancelScope() as scope:
+            self._waits.add(scope)
+            try:
+                await wait(arg)
+            finally:
+                self._waits.discard(scope)
+        return not scope.cancelled_caught
 
     async def sleep(self, seconds: float) -> None:
         """Sleeps, but wakes at once when the run starts stopping."""
@@ -96,6 +109,8 @@ class RunControl:
     def request_stop(self) -> None:
         self.stopping = True
         self._stop_event.set()
+        for scope in self._waits:
+            scope.cancel()
 
     def stop_for_signal(self, signum: int) -> None:
         self.stop_signal = self.stop_signal or signum
