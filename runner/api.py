@@ -124,6 +124,11 @@ def run(
 
 
 def with_overrides(job: Job, concurrency: int | None, budget_usd: float | None) -> Job:
+    if budget_usd is not None and (missing := unpriced(job)):
+        names = ", ".join(missing)
+        raise UserError(
+            f"--budget: {names} has no price, so the budget cannot be kept (add it under `pricing`)"
+        )
     settings = job.settings
     if concurrency is not None:
         settings = replace(settings, concurrency=concurrency)

@@ -64,6 +64,7 @@ def load_job(
     base_url = settings.provider.base_url
     cells, cell_problems, warnings = build_cells(manifest, located, base_url, checked.skip)
     price_problems, price_warnings = pricing_problems(manifest, located, cells)
+    price_problems += _budget_problems(manifest, located, cells)
     sources, source_problems = build_sources(manifest, located, path.parent, checked.skip)
     prompts = PromptSet(sources)
     result = scan(prompts, _length_check(cells))
@@ -82,6 +83,22 @@ def load_job(
         prompt_count=result.count,
         text_tokens=result.text_tokens,
     )
+
+
+def _budget_problems(manifest: Manifest, located: Located, cells: list[Cell]) -> list[Problem]:
+    """A budget cannot be kept over a model whose cost is unknown: refuse it before any spend."""
+    if manifest.budget_usd is None:
+        return []
+    pricer = Pricer(_overrides(manifest))
+    unpriced = sorted({c.model for c in cells if not pricer.is_priced(c.model)})
+    return [
+        located.problem(
+            ("budget_usd",),
+            f"{model} has no price, so the budget cannot be kept: "
+            f"add it under `pricing` (e.g. `{model}: {{per_image: 0.04}}`)",
+        )
+        for model in unpriced
+    ]
 
 
 def _sim_problems(

@@ -70,11 +70,12 @@ class Counters:
     retries: int = 0
     rate_limited: int = 0
     possible_duplicate_charges: int = 0
-    flushed: dict[str, int] = field(default_factory=dict)
+    possible_duplicate_cost_usd: float = 0.0
+    flushed: dict[str, float] = field(default_factory=dict)
 
     def unflushed(self) -> dict[str, float]:
-        now = {k: getattr(self, k) for k in _COUNTER_NAMES}
-        delta = {k: float(v - self.flushed.get(k, 0)) for k, v in now.items()}
+        now = {k: float(getattr(self, k)) for k in _COUNTER_NAMES}
+        delta = {k: v - self.flushed.get(k, 0.0) for k, v in now.items()}
         self.flushed = now
         return {k: v for k, v in delta.items() if v}
 
@@ -86,6 +87,7 @@ _COUNTER_NAMES = (
     "retries",
     "rate_limited",
     "possible_duplicate_charges",
+    "possible_duplicate_cost_usd",
 )
 
 
@@ -251,6 +253,8 @@ class Engine:
             self.counters.rate_limited += 1
         if isinstance(exc, AmbiguousError):
             self.counters.possible_duplicate_charges += 1
+            self.counters.possible_duplicate_cost_usd += live.reserved
+            self.ctl.spent += live.reserved  # it may have been charged: the budget counts it
             if self.ctl.hold_ambiguous and not exc.answered:
                 await self.store.mark_ambiguous(item_id, live.state, info)
                 live.state = ItemState.AMBIGUOUS

@@ -65,6 +65,9 @@ SELECT value FROM meta WHERE key = ?;
 -- name: counters
 SELECT name, value FROM counters;
 
+-- name: get_counter
+SELECT value FROM counters WHERE name = ?;
+
 -- name: runnable_after
 -- Pending items in manifest order; the scheduler pages through with the last seq it saw.
 SELECT * FROM items WHERE state = 'pending' AND gen = ? AND seq > ? ORDER BY seq LIMIT ?;
@@ -73,7 +76,7 @@ SELECT * FROM items WHERE state = 'pending' AND gen = ? AND seq > ? ORDER BY seq
 SELECT * FROM items WHERE state IN ('polling', 'downloading') AND gen = ? ORDER BY seq;
 
 -- name: stranded_submitting
-SELECT item_id FROM items WHERE state = 'submitting';
+SELECT item_id, reserved_usd FROM items WHERE state = 'submitting';
 
 -- name: recover_resend
 UPDATE items SET state = 'pending', error = ?, reserved_usd = 0, updated_at = ?

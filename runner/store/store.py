@@ -281,17 +281,20 @@ class Store:
 
     async def recover_submitting(self, hold: bool) -> int:
         """Settles items whose request may have left before a crash: resend (counted) or hold."""
-        ids = [row[0] for row in await self.fetch("stranded_submitting")]
+        rows = await self.fetch("stranded_submitting")
+        ids = [row[0] for row in rows]
         if not ids:
             return 0
+        # Each may have been charged: the budget must count it as spent, whatever happens next.
+        maybe_spent = sum(row[1] for row in rows)
         err = ErrorInfo(ErrorKind.AMBIGUOUS, "interrupted after the request may have been sent")
         query = "recover_hold" if hold else "recover_resend"
         t, encoded = time.time(), dumps(err.to_json())
         stmts = [_stmt(query, encoded, t, item_id) for item_id in ids]
         resent = 0 if hold else len(ids)
-        await self._apply(
-            *stmts, _stmt("bump_counter", "possible_duplicate_charges", resent, expect=None)
-        )
+        counted = _stmt("bump_counter", "possible_duplicate_charges", resent, expect=None)
+        cost = _stmt("bump_counter", "possible_duplicate_cost_usd", maybe_spent, expect=None)
+        await self._apply(*stmts, counted, cost)
         return len(ids)
 
     async def start_run(self, started_at: str, pid: int) -> int:
@@ -332,9 +335,10 @@ class Store:
             return list(await cur.fetchall())
 
     async def spend(self) -> tuple[float, float]:
-        """Money spent (settled) and reserved (in flight), for the budget."""
+        """Money spent (settled, and what resent items may have cost) and reserved (in flight)."""
         rows = await self.fetch("spend")
-        return float(rows[0][0]), float(rows[0][1])
+        maybe = await self.fetch("get_counter", "possible_duplicate_cost_usd")
+        return float(rows[0][0]) + (float(maybe[0][0]) if maybe else 0.0), float(rows[0][1])
 
 
 def _item_row(item: WorkItem, created: str) -> tuple[Any, ...]:

@@ -172,8 +172,10 @@ def test_render(ws: Workspace) -> None:
 
 def test_render_budget_and_warnings(ws: Workspace) -> None:
     """A budget below the estimate is called out; warnings are listed."""
-    text = plan_job(ws.load("budget_usd: 0.1\n" + JOB.replace("dall-e-2", "foo-xl"))).render()
-    assert "Budget: $0.1000 is below the estimate: the run stops when spending reaches it" in text
+    priced = "pricing: {stable-diffusion-3: {per_image: 0.05}}\n"  # a budget needs every price
+    text = plan_job(ws.load("budget_usd: 0.01\n" + priced + JOB)).render()
+    assert "Budget: $0.0100 is below the estimate: the run stops when spending reaches it" in text
+    text = plan_job(ws.load(JOB.replace("dall-e-2", "foo-xl"))).render()
     assert text.endswith(
         "Warnings:\n  - model 'foo-xl' is not in the catalog: not validated, not priced"
     )
