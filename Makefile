@@ -19,8 +19,8 @@ test: $(STAMP)
 	$(BIN)/pytest -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check --output-format concise runner tests examples
-	$(BIN)/ruff format --check runner tests examples
+	$(BIN)/ruff check --output-format concise runner tests examples bench
+	$(BIN)/ruff format --check runner tests examples bench
 	$(BIN)/mypy
 
 bench: $(STAMP)
