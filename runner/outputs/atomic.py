@@ -9,9 +9,11 @@ the streaming form (:class:`AtomicWriter`) used for files too large to hold in m
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import hashlib
 import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO, Self
@@ -20,16 +22,24 @@ _CHUNK = 1 << 20  # read size when comparing with an existing file
 _BUFFER = 1 << 20  # write buffer of the streaming form: few syscalls for millions of rows
 
 
-def write_atomic(path: Path, data: bytes) -> bool:
-    """Replace ``path`` with ``data`` atomically; return False (file untouched) if already equal."""
+def write_atomic(path: Path, data: bytes, *, sync: bool = True) -> bool:
+    """Replace ``path`` with ``data`` atomically; return False (file untouched) if already equal.
+
+    ``sync=False`` skips the fsyncs: for callers that make many files durable at once with
+    :func:`sync_filesystem` before relying on them (one call instead of two per file).
+    """
     if _has_bytes(path, data):
         return False
     tmp, fileobj = _open_temp(path)
     try:
         with fileobj:
             fileobj.write(data)
-            _flush_to_disk(fileobj)
-        _commit(tmp, path)
+            fileobj.flush()
+            if sync:
+                os.fsync(fileobj.fileno())
+        os.replace(tmp, path)
+        if sync:
+            _fsync_dir(path.parent)
     except BaseException:
         _discard(tmp)
         raise
@@ -165,3 +175,28 @@ def sweep_temp_files(directory: Path) -> int:
         _discard(tmp)
         removed += 1
     return removed
+
+
+def sync_filesystem(directory: Path) -> None:
+    """Makes every file written (and renamed) under ``directory``'s filesystem durable.
+
+    Linux's syncfs(2) flushes one filesystem in one call; elsewhere, os.sync() flushes all.
+    """
+    fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        if _SYNCFS is None or _SYNCFS(fd) != 0:
+            os.sync()
+    finally:
+        os.close(fd)
+
+
+def _load_syncfs() -> Callable[[int], int] | None:
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        fn: Callable[[int], int] = libc.syncfs
+    except (OSError, AttributeError):
+        return None
+    return fn
+
+
+_SYNCFS = _load_syncfs()

@@ -30,7 +30,7 @@ from runner.client.errors import (
     TaskNotFoundError,
 )
 from runner.log import RunLog
-from runner.scheduler.files import write_images
+from runner.scheduler.files import decode_and_write, durable, write_images
 from runner.scheduler.live import Live, RunControl
 from runner.scheduler.throttle import Throttle
 from runner.store import Store
@@ -41,12 +41,16 @@ from runner.types import (
     ImageRef,
     ItemState,
     RetryConfig,
+    StoredImage,
     Submission,
     TaskState,
     TaskStatus,
 )
 
-POLL_GROWTH = 1.25  # poll intervals grow slowly: most tasks finish within a few intervals
+# Polls keep poll.interval_s for the first few (most tasks finish within them, and a growing
+# interval would see a 3 s task only at 3.8 s), then back off towards poll.max_interval_s.
+STEADY_POLLS = 4
+POLL_GROWTH = 1.5
 DOWNLOAD_TRIES = 5
 # Download failures that no second try can fix.
 HOPELESS_DOWNLOADS = frozenset({"unsupported_url", "too_large", "not_an_image"})
@@ -103,6 +107,7 @@ class Engine:
         self.ctl = control
         s = control.settings
         self.throttle = Throttle(control)
+        self._durable = durable(s.output_dir)  # one object, so a batch syncs once
         self.poll_slots = anyio.CapacityLimiter(s.poll.concurrency)
         self.download_slots = anyio.CapacityLimiter(s.download.concurrency)
         self.task_slots = anyio.CapacityLimiter(s.max_pending_tasks)
@@ -205,11 +210,13 @@ class Engine:
             await self._submit_failed(live, err)
         elif all(r.b64_json for r in refs):
             try:
-                decoded = await anyio.to_thread.run_sync(_decode_all, refs)
+                stored = await anyio.to_thread.run_sync(
+                    decode_and_write, self.ctl.settings.output_dir, live.item.item_id, refs
+                )
             except AmbiguousError as exc:
                 await self._submit_failed(live, exc)
                 return
-            await self._finish(live, from_state, refs, decoded)
+            await self._finish(live, from_state, refs, stored)
         else:
             await self.store.mark_downloading(live.item.item_id, from_state, refs, usage)
             live.state, live.refs = ItemState.DOWNLOADING, tuple(refs)
@@ -219,16 +226,17 @@ class Engine:
         live: Live,
         from_state: ItemState,
         refs: Sequence[ImageRef],
-        decoded: Sequence[DecodedImage],
+        stored: Sequence[StoredImage],
     ) -> None:
-        out_dir = self.ctl.settings.output_dir
-        stored = await anyio.to_thread.run_sync(write_images, out_dir, live.item.item_id, decoded)
+        """Records the written images done, once the store's barrier has made them durable."""
         images = [
             replace(s, revised_prompt=r.revised_prompt) for s, r in zip(stored, refs, strict=True)
         ]
         crashpoints.reach("after_file_write")
         cost = self.ctl.pricer.actual(live.item, live.usage, len(images))
-        await self.store.mark_done(live.item.item_id, from_state, images, live.usage, cost)
+        await self.store.mark_done(
+            live.item.item_id, from_state, images, live.usage, cost, barrier=self._durable
+        )
         live.state = ItemState.DONE
         self.ctl.on_done(live, cost, len(images))
 
@@ -281,14 +289,17 @@ class Engine:
     async def _poll(self, live: Live) -> bool:
         """Polls one async task until it ends; False when the run stops first."""
         assert live.task_id is not None
-        interval = self.ctl.settings.poll.interval_s
+        poll = self.ctl.settings.poll
+        interval, polls = poll.interval_s, 0
         async with self.task_slots:
             while not self.ctl.stopping:
                 if self._poll_timed_out(live):
                     await self._fail(live, ErrorInfo(ErrorKind.TASK_TIMEOUT, "task never finished"))
                     return True
                 await self.ctl.sleep(interval)
-                interval = min(interval * POLL_GROWTH, self.ctl.settings.poll.max_interval_s)
+                polls += 1
+                if polls >= STEADY_POLLS:
+                    interval = min(interval * POLL_GROWTH, poll.max_interval_s)
                 if self.ctl.stopping:
                     break
                 status = await self._poll_once(live)
@@ -354,7 +365,9 @@ class Engine:
                 await self._fail(live, image)
                 return
             decoded.append(image)
-        await self._finish(live, ItemState.DOWNLOADING, live.refs, decoded)
+        out_dir = self.ctl.settings.output_dir
+        stored = await anyio.to_thread.run_sync(write_images, out_dir, live.item.item_id, decoded)
+        await self._finish(live, ItemState.DOWNLOADING, live.refs, stored)
 
     async def _fetch(self, item_id: str, ref: ImageRef) -> DecodedImage | ErrorInfo:
         if ref.b64_json:
@@ -380,10 +393,6 @@ class Engine:
                         return last
             await self.ctl.sleep(backoff(self.ctl.settings.retry, attempt))
         return last
-
-
-def _decode_all(refs: Sequence[ImageRef]) -> list[DecodedImage]:
-    return [decode_b64_image(r.b64_json or "") for r in refs]
 
 
 def _expired(info: ErrorInfo) -> ErrorInfo:
