@@ -14,7 +14,14 @@ import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from bench import b1_overhead, b2_littles_law, b3_polling, b4_scale, b5_checkpoint
+from bench import (
+    b1_overhead,
+    b2_littles_law,
+    b3_polling,
+    b4_scale,
+    b5_checkpoint,
+    b6_limits,
+)
 from bench.harness import REPO, Context, warm_bytecode
 from bench.results import BenchResult, table, write_results
 
@@ -24,6 +31,7 @@ BENCHMARKS: dict[str, tuple[str, Callable[[Context], BenchResult]]] = {
     "B3": (b3_polling.TITLE, b3_polling.run),
     "B4": (b4_scale.TITLE, b4_scale.run),
     "B5": (b5_checkpoint.TITLE, b5_checkpoint.run),
+    "B6": (b6_limits.TITLE, b6_limits.run),
 }
 
 

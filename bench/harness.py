@@ -176,20 +176,32 @@ class SimOptions:
     latency_s: float = 0.0
     task_seconds: float = 2.0
     seed: int = 1
+    rps_limit: float | None = None
+    outage: tuple[float, float] | None = None  # (start, duration) from the server's start
 
     def argv(self, port: int) -> list[str]:
-        return python_module(
-            "runner",
-            "sim",
-            "--port",
-            str(port),
-            "--latency",
-            str(self.latency_s),
-            "--task-seconds",
-            str(self.task_seconds),
-            "--seed",
-            str(self.seed),
-        )
+        return [
+            *python_module(
+                "runner",
+                "sim",
+                "--port",
+                str(port),
+                "--latency",
+                str(self.latency_s),
+                "--task-seconds",
+                str(self.task_seconds),
+                "--seed",
+                str(self.seed),
+            ),
+            *self._limits(),
+        ]
+
+    def _limits(self) -> list[str]:
+        flags = [] if self.rps_limit is None else ["--rps-limit", str(self.rps_limit)]
+        if self.outage is not None:
+            start, duration = self.outage
+            flags += ["--outage-start", str(start), "--outage-duration", str(duration)]
+        return flags
 
 
 class SimProcess:

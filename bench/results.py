@@ -53,6 +53,9 @@ _FORMATS: dict[str, tuple[str, str]] = {
     "MB": ("{:.0f}", " MB"),
     "us/item": ("{:,.0f}", " us/item"),
     "polls/task": ("{:.2f}", " polls/task"),
+    "%": ("{:.2f}", "%"),
+    "items": ("{:.0f}", " items"),
+    "rate/s": ("{:.1f}", " items/s"),
     "": ("{:.3f}", ""),
 }
 

@@ -122,6 +122,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--latency", type=_non_negative_float, default=0.0, metavar="S")
     p.add_argument("--task-seconds", type=_non_negative_float, default=2.0, metavar="S")
     p.add_argument("--fail-rate", type=_non_negative_float, default=0.0, metavar="F")
+    p.add_argument(
+        "--rps-limit", type=_positive_float, metavar="R", help="answer 429 above R POSTs/s"
+    )
+    p.add_argument(
+        "--outage-start", type=_non_negative_float, metavar="S", help="503 everything from S s"
+    )
+    p.add_argument(
+        "--outage-duration",
+        type=_non_negative_float,
+        default=0.0,
+        metavar="S",
+        help="for this long (with --outage-start)",
+    )
     p.add_argument("--seed", type=int, default=0)
 
     sub.add_parser("schema", help="print the job manifest's JSON Schema")

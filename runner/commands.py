@@ -174,13 +174,16 @@ def cmd_sim(args: argparse.Namespace) -> int:
     from runner.sim import SimConfig, SimOptionError, serve_forever
 
     options = {
+        "rps_limit": args.rps_limit,
+        "outage_start_s": args.outage_start,
+        "outage_duration_s": args.outage_duration,
         "seed": args.seed,
         "latency_s": args.latency,
         "task_seconds": args.task_seconds,
         "fail_rate": args.fail_rate,
     }
     try:
-        config = SimConfig.from_options(options)
+        config = SimConfig.from_options({k: v for k, v in options.items() if v is not None})
     except SimOptionError as exc:
         raise UserError(str(exc).replace("sim option 'fail_rate'", "--fail-rate")) from None
     serve_forever(config, host=args.host, port=args.port)

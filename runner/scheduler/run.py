@@ -190,7 +190,11 @@ class _Progress:
         t, base, engine = self.engine.ctl.tally, self.base, self.engine
         done = base.get("done", 0) + t.done
         failed = base.get("failed", 0) + t.failed
-        in_flight = engine.throttle.in_flight + engine.task_slots.borrowed_tokens
+        in_flight = (
+            engine.throttle.in_flight
+            + engine.recording.borrowed_tokens
+            + engine.task_slots.borrowed_tokens
+        )
         left = self.total - done - failed
         return ProgressSnapshot(
             total=self.total,

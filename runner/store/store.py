@@ -51,7 +51,6 @@ class _Unit:
     """Statements that commit together or not at all; one caller awaits it."""
 
     stmts: list[_Stmt]
-    barrier: Callable[[], None] | None = None  # must complete before the commit (e.g. syncfs)
     done: anyio.Event = field(default_factory=anyio.Event)
     error: BaseException | None = None
 
@@ -83,23 +82,17 @@ class Store:
 
     # -- the group-commit writer -------------------------------------------------------------
 
-    async def _apply(self, *stmts: _Stmt, barrier: Callable[[], None] | None = None) -> None:
-        unit = _Unit(list(stmts), barrier)
+    async def _apply(self, *stmts: _Stmt) -> None:
+        unit = _Unit(list(stmts))
         self._queue.append(unit)
         self._wakeup.set()
         await unit.done.wait()
         if unit.error is not None:
             raise unit.error
 
-    async def _move(
-        self,
-        item_id: str,
-        state: ItemState,
-        *stmts: _Stmt,
-        barrier: Callable[[], None] | None = None,
-    ) -> None:
+    async def _move(self, item_id: str, state: ItemState, *stmts: _Stmt) -> None:
         """Commits one item's transition, then tells the listener (the run log), if any."""
-        await self._apply(*stmts, barrier=barrier)
+        await self._apply(*stmts)
         if self.on_change is not None:
             self.on_change(item_id, state)
 
@@ -116,10 +109,6 @@ class Store:
 
     async def _commit_batch(self, batch: list[_Unit]) -> None:
         try:
-            # Barriers first, outside the transaction: one filesystem sync makes every image
-            # of the batch durable before any of them is recorded done.
-            for barrier in {u.barrier for u in batch if u.barrier is not None}:
-                await anyio.to_thread.run_sync(barrier)
             if not await self._try_grouped(batch):
                 await self._one_by_one(batch)
             self.commits += 1
@@ -248,14 +237,12 @@ class Store:
         images: Sequence[StoredImage],
         usage: Mapping[str, Any] | None,
         cost_usd: float | None,
-        barrier: Callable[[], None] | None = None,
     ) -> None:
-        """``barrier`` (e.g. a filesystem sync) runs before the commit that records it done."""
         done = _stmt(
             "mark_done", dumps(usage), cost_usd, now_iso(), time.time(), item_id, from_state.value
         )
         images_in = [_image_stmt(i) for i in images]
-        await self._move(item_id, ItemState.DONE, *images_in, done, barrier=barrier)
+        await self._move(item_id, ItemState.DONE, *images_in, done)
 
     async def mark_pending(
         self,

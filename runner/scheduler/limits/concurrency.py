@@ -7,12 +7,21 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 
 import anyio
 
-from runner.scheduler.limits._common import Clock, _Signal, _turn
+from runner.scheduler.limits._common import Clock
 
 # -- adaptive concurrency -------------------------------------------------------------------
+
+
+@dataclass(eq=False)
+class _Waiter:
+    """One caller waiting for a slot; ``granted`` once a slot was handed to it."""
+
+    event: anyio.Event = field(default_factory=anyio.Event)
+    granted: bool = False
 
 
 class AdaptiveConcurrency:
@@ -45,8 +54,7 @@ class AdaptiveConcurrency:
         self._clock = clock
         self._last_cut = -math.inf
         self._paused_until = -math.inf
-        self._queue: deque[anyio.Event] = deque()
-        self._changed = _Signal()
+        self._waiters: deque[_Waiter] = deque()
 
     @property
     def maximum(self) -> int:
@@ -67,17 +75,48 @@ class AdaptiveConcurrency:
 
     @asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:
-        """Holds one of ``limit`` slots for the body; waits (FIFO) for one and for any pause."""
-        async with _turn(self._queue):
-            while self._in_flight >= self._limit or self.paused_for > 0:
-                wait = self.paused_for if self._in_flight < self._limit else math.inf
-                await self._changed.wait(wait)
+        """Holds one of ``limit`` slots for the body; waits (FIFO) for one and for any pause.
+
+        A freed slot is handed straight to the first waiter, as anyio's CapacityLimiter does, so
+        200 slots freed at once refill in one pass of the event loop. (A chain where each waiter
+        let in the next one passed one per loop pass: B2 lost 0.15 s of every cycle to it.)
+        """
+        if not self._waiters and self._free():
             self._in_flight += 1
+        else:
+            await self._wait_for_grant()
         try:
             yield
         finally:
             self._in_flight -= 1
-            self._changed.notify()
+            self._grant()
+
+    async def _wait_for_grant(self) -> None:
+        waiter = _Waiter()
+        self._waiters.append(waiter)
+        try:
+            while not waiter.granted:
+                waiter.event = anyio.Event()
+                with anyio.move_on_after(self.paused_for or math.inf):
+                    await waiter.event.wait()
+                self._grant()  # a pause may have just ended
+        except BaseException:
+            if waiter.granted:  # granted, then cancelled before using it: pass it on
+                self._in_flight -= 1
+                self._grant()
+            else:
+                self._waiters.remove(waiter)
+            raise
+
+    def _free(self) -> bool:
+        return self._in_flight < self._limit and self.paused_for <= 0
+
+    def _grant(self) -> None:
+        while self._waiters and self._free():
+            waiter = self._waiters.popleft()
+            waiter.granted = True
+            self._in_flight += 1
+            waiter.event.set()
 
     def rate_limited(self, retry_after_s: float | None) -> None:
         """A 429: halve the limit (once per cooldown) and pause new sends."""
@@ -91,7 +130,8 @@ class AdaptiveConcurrency:
     def pause(self, seconds: float) -> None:
         """Blocks new sends for ``seconds`` from now (a longer pause already set is kept)."""
         self._paused_until = max(self._paused_until, self._clock() + max(0.0, seconds))
-        self._changed.notify()
+        for waiter in self._waiters:
+            waiter.event.set()  # each re-waits with the new pause as its timeout
 
     def success(self) -> None:
         """One answer that was not a 429: every ``limit`` of them raise the limit by one."""
@@ -101,4 +141,4 @@ class AdaptiveConcurrency:
         self._successes = 0
         if self._limit < self._maximum:
             self._limit += 1
-            self._changed.notify()
+            self._grant()
