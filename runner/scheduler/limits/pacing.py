@@ -166,6 +166,7 @@ class Pacer:
         min_scale: float = 1 / 32,
         step: float = 1 / 64,
         learn: bool = True,
+        learn_step: float | None = None,
         clock: Clock = time.monotonic,
     ) -> None:
         self._configured = (requests_per_minute, images_per_minute)
@@ -176,6 +177,8 @@ class Pacer:
         self._cooldown_s = cooldown_s
         self._min_scale = min_scale
         self._step = step
+        # A learned rate has no known ceiling to stop at, so it may need a gentler climb.
+        self._learn_step = step if learn_step is None else learn_step
         self._clock = clock
         self._scale = 1.0
         self._last_cut = -math.inf
@@ -225,7 +228,7 @@ class Pacer:
         """A success: adds one step back towards the configured (or last 429's) rates."""
         if self._learned is not None:
             self._learned.accepted()
-            self._learned.grow(self._step)
+            self._learned.grow(self._learn_step)
         elif self._scale < 1.0:
             self._rescale(min(1.0, self._scale * (1 + self._step)))
 
