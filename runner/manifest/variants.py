@@ -245,9 +245,8 @@ def _model_warnings(model: str, base_url: str, manifest: Manifest, found: _Found
         )
     elif spec.retired is not None and urlsplit(base_url).hostname == spec.retired.where:
         found.warnings.append(
-            f"{model} was switched off at {spec.retired.where} on {spec.retired.date} "
-            f"({spec.retired.source}); expect 'model_not_found' unless base_url is a gateway "
-            "that still serves it"
+            f"{model} was switched off at {spec.retired.where} on {spec.retired.date}; "
+            "expect 'model_not_found' unless base_url is a gateway that still serves it"
         )
 
 

@@ -207,7 +207,7 @@ def test_retired_models_warn_only_for_openai(ws: Workspace) -> None:
     """dall-e-3 was switched off at api.openai.com; through a gateway it is fine."""
     text = 'prompts: ["a cat"]\nmodels: [dall-e-3]\n'
     assert ws.load(text).warnings == (
-        "dall-e-3 was switched off at api.openai.com on 2026-05-12 (facts, time context); "
+        "dall-e-3 was switched off at api.openai.com on 2026-05-12; "
         "expect 'model_not_found' unless base_url is a gateway that still serves it",
     )
     assert ws.load(text, env={"OPENAI_BASE_URL": "https://gw.example/v1"}).warnings == ()
