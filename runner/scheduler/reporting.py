@@ -54,7 +54,7 @@ def write_outputs(
     db: Path, out_dir: Path, make_summary: Callable[[Totals], RunSummary]
 ) -> RunSummary:
     """metadata.jsonl, failures.jsonl, index.html, report.json; blocking: run it in a thread."""
-    with closing(connect_ro(db)) as conn:
+    with closing(connect_ro(db, owner=True)) as conn:
         totals = read_totals(conn)
         summary = make_summary(totals)
 

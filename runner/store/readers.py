@@ -26,8 +26,12 @@ ORDER BY i.seq, m.image_index
 """
 
 
-def connect_ro(path: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10.0)
+def connect_ro(path: Path, *, owner: bool = False) -> sqlite3.Connection:
+    """A connection for reading only. ``owner``: the caller holds the directory's lock and is the
+    last user, so the connection is opened read-write (reads only) and its close checkpoints the
+    WAL, leaving no -wal/-shm files beside the DB; a read-only connection cannot do that."""
+    target = str(path) if owner else f"file:{path}?mode=ro"
+    conn = sqlite3.connect(target, uri=not owner, timeout=10.0)
     conn.row_factory = sqlite3.Row
     return conn
 
