@@ -20,7 +20,7 @@ from typing import Any
 
 import anyio
 
-from runner.manifest import Job, ManifestError, load_job, plan_job
+from runner.manifest import Job, ManifestError, Plan, load_job, plan_job
 from runner.sim.config import option_problems
 from runner.store import (
     STATE_DB,
@@ -103,8 +103,12 @@ def unpriced(job: Job) -> list[str]:
 
 def plan(manifest: PathLike, *, out: PathLike | None = None) -> dict[str, Any]:
     """`runner plan --json`: counts, done/remaining, estimated cost and duration."""
-    job = load(manifest, out=out)
-    return plan_job(job, _done_by_model(job.settings.output_dir)).to_json()
+    return plan_of(load(manifest, out=out)).to_json()
+
+
+def plan_of(job: Job) -> Plan:
+    """The plan of a loaded job, with done/remaining from its state DB when there is one."""
+    return plan_job(job, _done_by_model(job.settings.output_dir))
 
 
 def run(
@@ -163,7 +167,11 @@ def run_loaded(
 
 def status(manifest: PathLike, *, out: PathLike | None = None) -> dict[str, Any]:
     """`runner status --json`: progress from the state DB; safe while a run is live."""
-    job = load(manifest, out=out)
+    return status_of(load(manifest, out=out))
+
+
+def status_of(job: Job) -> dict[str, Any]:
+    """Progress of a loaded job from its state DB."""
     totals = read_totals_of(job.settings.output_dir)
     if totals is None:
         raise UserError(f"{job.settings.output_dir}: no state DB yet (run the job first)")

@@ -19,7 +19,7 @@ import anyio
 
 from runner import api
 from runner.api import UserError
-from runner.manifest import Job, json_schema, plan_job
+from runner.manifest import Job, json_schema
 from runner.outputs.atomic import sweep_temp_files
 from runner.store import STATE_DB, DirectoryLocked, DirLock, connect_ro, open_store
 
@@ -49,7 +49,7 @@ def _print_warnings(job: Job) -> None:
 def cmd_plan(args: argparse.Namespace) -> int:
     job = _load(args)
     _print_warnings(job)
-    plan = plan_job(job, api._done_by_model(job.settings.output_dir))
+    plan = api.plan_of(job)
     print(json.dumps(plan.to_json(), indent=2) if args.json else plan.render())
     return 0
 
@@ -77,7 +77,7 @@ def _outputs_line(out: Path) -> str:
 
 def cmd_status(args: argparse.Namespace) -> int:
     job = _load(args)
-    status = api.status(args.job, out=getattr(args, "out", None))
+    status = api.status_of(job)  # the manifest is loaded once, not again inside api.status
     print(json.dumps(status, indent=2) if args.json else _render_status(job.settings.name, status))
     return 0
 
