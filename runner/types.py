@@ -39,7 +39,6 @@ class ErrorKind(enum.StrEnum):
     TASK_TIMEOUT = "task_timeout"  # the task never finished within poll.timeout_s
     DOWNLOAD = "download"  # an image URL could not be fetched or decoded
     FATAL = "fatal"  # 401/403/402/billing/quota: stop the whole run
-    BUDGET = "budget"  # not sent: it would pass the budget
     INTERNAL = "internal"  # a bug or an unexpected local failure
 
 

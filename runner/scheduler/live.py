@@ -68,7 +68,6 @@ class Tally:
     done: int = 0
     failed: int = 0
     images: int = 0
-    spent: float = 0.0
 
 
 @dataclass
@@ -142,7 +141,6 @@ class RunControl:
         self.spent += cost or 0.0
         self.tally.done += 1
         self.tally.images += images
-        self.tally.spent += cost or 0.0
 
     def on_failed(self, live: Live) -> None:
         self.release(live)

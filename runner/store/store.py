@@ -226,10 +226,6 @@ class Store:
             ),
         )
 
-    async def record_image(self, image: StoredImage) -> None:
-        """Keeps a downloaded image across a crash, so a resume fetches only the missing ones."""
-        await self._apply(_image_stmt(image))
-
     async def mark_done(
         self,
         item_id: str,
