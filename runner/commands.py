@@ -22,6 +22,7 @@ from runner.api import UserError
 from runner.manifest import Job, json_schema
 from runner.outputs.atomic import sweep_temp_files
 from runner.store import STATE_DB, DirectoryLocked, DirLock, connect_ro, open_store
+from runner.store.readers import last_run
 
 if TYPE_CHECKING:
     from runner.scheduler.reporting import RunTimes
@@ -140,9 +141,7 @@ def _last_run_times(db: Path) -> RunTimes:
     from runner.scheduler.reporting import RunTimes, utc_now
 
     with closing(connect_ro(db)) as conn:
-        row = conn.execute(
-            "SELECT started_at, finished_at, exit_code FROM runs ORDER BY run_id DESC LIMIT 1"
-        ).fetchone()
+        row = last_run(conn)
     if row is None:
         now = utc_now()
         return RunTimes(now, now, 0)

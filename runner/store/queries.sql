@@ -124,5 +124,8 @@ WHERE item_id = ? AND state IN ('failed', 'ambiguous');
 -- name: insert_run
 INSERT INTO runs (started_at, pid) VALUES (?, ?);
 
+-- name: last_run
+SELECT started_at, finished_at, exit_code FROM runs ORDER BY run_id DESC LIMIT 1;
+
 -- name: finish_run
 UPDATE runs SET finished_at = ?, exit_code = ? WHERE run_id = ?;

@@ -152,3 +152,9 @@ def read_totals(conn: sqlite3.Connection) -> Totals:
 def done_by_model(conn: sqlite3.Connection) -> dict[str, int]:
     rows = conn.execute(Q["done_by_model"], (current_gen(conn),))
     return {model: count for model, count in rows}
+
+
+def last_run(conn: sqlite3.Connection) -> tuple[str, str | None, int | None] | None:
+    """The latest run's (started_at, finished_at, exit_code); None before any run."""
+    row = conn.execute(Q["last_run"]).fetchone()
+    return None if row is None else (row[0], row[1], row[2])
