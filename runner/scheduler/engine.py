@@ -31,7 +31,8 @@ from runner.client.errors import (
     TaskNotFoundError,
 )
 from runner.log import RunLog
-from runner.scheduler.files import SharedSync, decode_and_write, write_images
+from runner.scheduler.files import ImageWriter
+from runner.scheduler.limits import Slots
 from runner.scheduler.live import Live, RunControl
 from runner.scheduler.throttle import Throttle
 from runner.store import Store
@@ -54,6 +55,9 @@ STEADY_POLLS = 4
 POLL_GROWTH = 1.5
 DOWNLOAD_TRIES = 5
 IMAGE_THREADS = max(2, os.cpu_count() or 2)
+# Decoding and checking a small inline image (~20 us) costs less than a thread hop: it runs on the
+# event loop. A large one (a 1536x1024 PNG is ~4 MB of base64: milliseconds) goes to a thread.
+INLINE_DECODE_CHARS = 256 * 1024
 # Download failures that no second try can fix.
 HOPELESS_DOWNLOADS = frozenset({"unsupported_url", "too_large", "not_an_image"})
 # An image URL answering these has expired (OpenAI's last 60 minutes, BFL's 10) or never existed.
@@ -101,7 +105,12 @@ class Engine:
     """One run's item lifecycle over a store and a client, within the run's limits."""
 
     def __init__(
-        self, store: Store, client: ProviderClient, control: RunControl, log: RunLog | None = None
+        self,
+        store: Store,
+        client: ProviderClient,
+        control: RunControl,
+        images: ImageWriter,
+        log: RunLog | None = None,
     ) -> None:
         self.store = store
         self.log = log
@@ -109,14 +118,14 @@ class Engine:
         self.ctl = control
         s = control.settings
         self.throttle = Throttle(control)
-        self.recording = anyio.CapacityLimiter(s.concurrency)
+        self.recording = Slots(s.concurrency)
         # Image work (decode, write) is CPU and GIL bound: more threads than cores only make the
         # event loop wait for the GIL (B2 saw 1 s requests answered in up to 3 s with 40).
         self.image_threads = anyio.CapacityLimiter(IMAGE_THREADS)
-        self._durable = SharedSync(s.output_dir)
-        self.poll_slots = anyio.CapacityLimiter(s.poll.concurrency)
-        self.download_slots = anyio.CapacityLimiter(s.download.concurrency)
-        self.task_slots = anyio.CapacityLimiter(s.max_pending_tasks)
+        self._images = images
+        self.poll_slots = Slots(s.poll.concurrency)
+        self.download_slots = Slots(s.download.concurrency)
+        self.task_slots = Slots(s.max_pending_tasks)
         self.counters = Counters()
 
     def _logged(
@@ -222,16 +231,11 @@ class Engine:
             await self._submit_failed(live, err)
         elif all(r.b64_json for r in refs):
             try:
-                stored = await anyio.to_thread.run_sync(
-                    decode_and_write,
-                    self.ctl.settings.output_dir,
-                    live.item.item_id,
-                    refs,
-                    limiter=self.image_threads,
-                )
+                decoded = [await self._decode(r.b64_json or "") for r in refs]
             except AmbiguousError as exc:
                 await self._submit_failed(live, exc)
                 return
+            stored = await self._images.write(live.item.item_id, decoded)
             await self._finish(live, from_state, refs, stored)
         else:
             await self.store.mark_downloading(live.item.item_id, from_state, refs, usage)
@@ -250,10 +254,14 @@ class Engine:
         ]
         crashpoints.reach("after_file_write")
         cost = self.ctl.pricer.actual(live.item, live.usage, len(images))
-        await self._durable()  # the files are on disk before the DB says done
         await self.store.mark_done(live.item.item_id, from_state, images, live.usage, cost)
         live.state = ItemState.DONE
         self.ctl.on_done(live, cost, len(images))
+
+    async def _decode(self, b64: str) -> DecodedImage:
+        if len(b64) <= INLINE_DECODE_CHARS:
+            return decode_b64_image(b64)
+        return await anyio.to_thread.run_sync(decode_b64_image, b64, limiter=self.image_threads)
 
     async def _submit_failed(self, live: Live, exc: ProviderError) -> None:
         """Decides, from the error's class, whether the item waits, retries, fails or stops all."""
@@ -306,7 +314,7 @@ class Engine:
         assert live.task_id is not None
         poll = self.ctl.settings.poll
         interval, polls = poll.interval_s, 0
-        async with self.task_slots:
+        async with self.task_slots.slot():
             while not self.ctl.stopping:
                 if self._poll_timed_out(live):
                     await self._fail(live, ErrorInfo(ErrorKind.TASK_TIMEOUT, "task never finished"))
@@ -335,7 +343,7 @@ class Engine:
     async def _poll_once(self, live: Live) -> TaskStatus | None:
         """One poll; transient poll errors only delay the next one (polls cost nothing)."""
         assert live.task_id is not None
-        async with self.poll_slots:
+        async with self.poll_slots.slot():
             self.counters.polls += 1
             started = time.monotonic()
             try:
@@ -380,23 +388,18 @@ class Engine:
                 await self._fail(live, image)
                 return
             decoded.append(image)
-        out_dir = self.ctl.settings.output_dir
-        stored = await anyio.to_thread.run_sync(
-            write_images, out_dir, live.item.item_id, decoded, limiter=self.image_threads
-        )
+        stored = await self._images.write(live.item.item_id, decoded)
         await self._finish(live, ItemState.DOWNLOADING, live.refs, stored)
 
     async def _fetch(self, item_id: str, ref: ImageRef) -> DecodedImage | ErrorInfo:
         if ref.b64_json:
             try:
-                return await anyio.to_thread.run_sync(
-                    decode_b64_image, ref.b64_json, limiter=self.image_threads
-                )
+                return await self._decode(ref.b64_json)
             except ProviderError as exc:
                 return exc.info
         last = ErrorInfo(ErrorKind.DOWNLOAD, "image answer had neither url nor b64_json")
         for attempt in range(1, DOWNLOAD_TRIES + 1) if ref.url else ():
-            async with self.download_slots:
+            async with self.download_slots.slot():
                 self.counters.downloads += 1
                 started = time.monotonic()
                 try:

@@ -20,14 +20,14 @@ from runner.log import RunLog, open_run_log
 from runner.outputs import ProgressDisplay, ProgressSnapshot, RunSummary
 from runner.outputs.atomic import sweep_temp_files
 from runner.scheduler.engine import Engine
-from runner.scheduler.files import IMAGES_DIR
-from runner.scheduler.live import Live, Pricing, RunControl
+from runner.scheduler.feed import drive_all
+from runner.scheduler.files import IMAGES_DIR, open_image_writer
+from runner.scheduler.live import Pricing, RunControl
 from runner.scheduler.reporting import RunTimes, summarize, utc_now, write_outputs
 from runner.store import STATE_DB, DirLock, Store, open_store
 from runner.store.readers import Totals
 from runner.types import JobSettings
 
-PAGE = 500
 RUN_LOG = "run.log"
 PROGRESS_EVERY_S = 0.5  # also how often request counters reach the DB
 
@@ -100,53 +100,33 @@ async def run_job(job: JobLike, opts: RunOptions) -> RunEnd:
 
 async def _drive_all(store: Store, ctl: RunControl, opts: RunOptions, log: RunLog) -> Engine:
     s = ctl.settings
-    async with ProviderClient(
-        opts.base_url,
-        opts.api_key,
-        timeout_s=s.provider.timeout_s,
-        headers=s.provider.headers,
-        max_connections=s.concurrency + s.poll.concurrency + s.download.concurrency,
-        max_download_bytes=s.download.max_bytes,
-    ) as client:
-        engine = Engine(store, client, ctl, log)
+    async with (
+        ProviderClient(
+            opts.base_url,
+            opts.api_key,
+            timeout_s=s.provider.timeout_s,
+            headers=s.provider.headers,
+            max_connections=s.concurrency + s.poll.concurrency + s.download.concurrency,
+            max_download_bytes=s.download.max_bytes,
+        ) as client,
+        open_image_writer(s.output_dir) as images,
+    ):
+        engine = Engine(store, client, ctl, images, log)
         with ProgressDisplay(quiet=opts.quiet) as display:
             progress = _Progress(engine, display, await store.count_states())
             async with anyio.create_task_group() as outer:
                 outer.start_soon(_watch_signals, ctl, outer, opts.grace_s)
                 outer.start_soon(progress.loop, store)
-                async with anyio.create_task_group() as tg:
-                    await _feed(store, engine, tg, opts.limit)
+                await drive_all(store, engine, _live_items(s), opts.limit)
                 outer.cancel_scope.cancel()
             progress.show()
     return engine
 
 
-async def _feed(store: Store, engine: Engine, tg: TaskGroup, limit: int | None) -> None:
-    """Starts items in manifest order, keeping only a bounded window of them live."""
-    s = engine.ctl.settings
-    window = anyio.Semaphore(max(4 * s.concurrency, s.concurrency + s.max_pending_tasks))
-
-    async def run_one(live: Live) -> None:
-        try:
-            await engine.drive(live)
-        finally:
-            window.release()
-
-    for row in await store.fetch("in_progress", store.gen):
-        await window.acquire()
-        tg.start_soon(run_one, Live.from_row(row))
-    last_seq, fed = -1, 0
-    while not engine.ctl.stopping and (limit is None or fed < limit):
-        rows = await store.fetch("runnable_after", store.gen, last_seq, PAGE)
-        if not rows:
-            return
-        for row in rows[: None if limit is None else limit - fed]:
-            await window.acquire()
-            if engine.ctl.stopping:
-                window.release()
-                return
-            tg.start_soon(run_one, Live.from_row(row))
-            last_seq, fed = row["seq"], fed + 1
+def _live_items(s: JobSettings) -> int:
+    """How many items may be live at once: enough to keep every send slot and task slot busy
+    while others are being recorded or waiting to retry, few enough to keep memory flat."""
+    return max(4 * s.concurrency, s.concurrency + s.max_pending_tasks)
 
 
 async def _watch_signals(ctl: RunControl, scope_owner: TaskGroup, grace_s: float) -> None:
@@ -191,9 +171,7 @@ class _Progress:
         done = base.get("done", 0) + t.done
         failed = base.get("failed", 0) + t.failed
         in_flight = (
-            engine.throttle.in_flight
-            + engine.recording.borrowed_tokens
-            + engine.task_slots.borrowed_tokens
+            engine.throttle.in_flight + engine.recording.in_flight + engine.task_slots.in_flight
         )
         left = self.total - done - failed
         return ProgressSnapshot(
