@@ -7,9 +7,6 @@ admitted against the budget and recorded. Every answer is fed back so the three 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
 from runner.client.errors import AmbiguousError, ProviderError, RateLimitedError, RetryableError
 from runner.scheduler.limits import AdaptiveConcurrency, BreakerState, CircuitBreaker, Pacer
 from runner.scheduler.live import RunControl
@@ -34,18 +31,19 @@ class Throttle:
         )
         self.breaker = CircuitBreaker()
 
-    @asynccontextmanager
-    async def slot(self, images: int) -> AsyncIterator[bool]:
-        """Holds a send slot; yields False if the run began stopping while it waited."""
-        async with self.concurrency.slot():
-            if self._open_road():
-                # Unpaced, this never blocks; it still counts the send, which is what the
-                # first 429 will measure the provider's rate against.
-                await self.pacer.wait(images)
-                yield not self.ctl.stopping
-                return
-            cleared = await self.ctl.unless_stopping(self._clear, images)
-            yield cleared and not self.ctl.stopping
+    def slot(self, images: int) -> _SendSlot:
+        """``async with throttle.slot(n) as cleared``: holds a send slot; ``cleared`` is False if
+        the run began stopping while it waited."""
+        return _SendSlot(self, images)
+
+    async def _cleared(self, images: int) -> bool:
+        if self._open_road():
+            # Unpaced, this never blocks; it still counts the send, which is what the
+            # first 429 will measure the provider's rate against.
+            await self.pacer.wait(images)
+            return not self.ctl.stopping
+        cleared = await self.ctl.unless_stopping(self._clear, images)
+        return cleared and not self.ctl.stopping
 
     def _open_road(self) -> bool:
         """The common case, checked without awaiting: breaker closed and no pacing."""
@@ -95,3 +93,24 @@ def _outage_like(exc: ProviderError) -> bool:
         status = exc.info.http_status
         return status is None or status >= 500
     return isinstance(exc, AmbiguousError) and not exc.answered
+
+
+class _SendSlot:
+    """A class, not an ``@asynccontextmanager``: every generation request passes through it."""
+
+    __slots__ = ("_images", "_throttle")
+
+    def __init__(self, throttle: Throttle, images: int) -> None:
+        self._throttle, self._images = throttle, images
+
+    async def __aenter__(self) -> bool:
+        concurrency = self._throttle.concurrency
+        await concurrency.acquire()
+        try:
+            return await self._throttle._cleared(self._images)
+        except BaseException:
+            concurrency.release()
+            raise
+
+    async def __aexit__(self, *_exc: object) -> None:
+        self._throttle.concurrency.release()

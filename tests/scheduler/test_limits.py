@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 import anyio
+import anyio.lowlevel
 import httpx
 import pytest
 
@@ -25,6 +26,7 @@ from runner.scheduler.limits import (
     CircuitBreaker,
     Pacer,
     RateLimitHint,
+    Slots,
     TokenBucket,
     parse_go_duration,
     parse_ratelimit_headers,
@@ -689,3 +691,26 @@ def test_random_429s_do_not_shrink_the_learned_rate_to_nothing() -> None:
     rpm = pacer.requests_per_minute
     assert rpm is not None
     assert rpm / 60 > 2.0  # halving per 429 with no floor ends near 1 request a minute
+
+
+@pytest.mark.asyncio
+async def test_slots_bound_holders_and_serve_waiters_in_order() -> None:
+    """Slots never lets more than its limit in, and serves waiters first come, first served."""
+    slots = Slots(3)
+    order: list[int] = []
+    peak = 0
+
+    async def hold(i: int) -> None:
+        nonlocal peak
+        async with slots.slot():
+            order.append(i)
+            peak = max(peak, slots.in_flight)
+            await anyio.sleep(0.01)
+
+    async with anyio.create_task_group() as tg:
+        for i in range(12):
+            tg.start_soon(hold, i)
+            await anyio.lowlevel.checkpoint()  # start in a known order
+    assert peak == 3
+    assert order == list(range(12))
+    assert slots.in_flight == 0

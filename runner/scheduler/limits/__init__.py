@@ -11,7 +11,7 @@ measures durations, which are then slept with anyio, so it must tick at the even
 """
 
 from runner.scheduler.limits.breaker import BreakerState, CircuitBreaker
-from runner.scheduler.limits.concurrency import AdaptiveConcurrency
+from runner.scheduler.limits.concurrency import AdaptiveConcurrency, Slots
 from runner.scheduler.limits.headers import (
     RateLimitHint,
     parse_go_duration,
@@ -25,6 +25,7 @@ __all__ = [
     "CircuitBreaker",
     "Pacer",
     "RateLimitHint",
+    "Slots",
     "TokenBucket",
     "parse_go_duration",
     "parse_ratelimit_headers",
