@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import hashlib
 import io
 import re
@@ -44,16 +45,27 @@ def decode_b64_image(b64: str) -> DecodedImage:
     The answer carrying it was a 200, so the image was paid for: one that cannot be read raises
     AmbiguousError with ``http_status=200`` (retried, counted as a possible duplicate charge).
     """
-    raw = _WHITESPACE.sub(b"", _DATA_URL.sub("", b64, count=1).encode("ascii", "replace"))
-    try:
-        data = base64.b64decode(raw, validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise AmbiguousError(
-            f"b64_json is not valid base64: {exc}", http_status=200, code="bad_b64"
-        ) from exc
+    data = _b64decode(b64)
     try:
         return decode_image(data)
     except DownloadError as exc:
         raise AmbiguousError(
             f"b64_json {exc.info.message}", http_status=200, code="not_an_image"
+        ) from exc
+
+
+def _b64decode(b64: str) -> bytes:
+    """Strict base64, tolerating a ``data:`` prefix and line breaks (some gateways wrap lines).
+
+    The bare single-line form comes first: it is what providers send, and the regular
+    expressions cost ten times the decode itself on a small image.
+    """
+    with contextlib.suppress(binascii.Error, ValueError):  # else the general form decides
+        return base64.b64decode(b64, validate=True)
+    raw = _WHITESPACE.sub(b"", _DATA_URL.sub("", b64, count=1).encode("ascii", "replace"))
+    try:
+        return base64.b64decode(raw, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise AmbiguousError(
+            f"b64_json is not valid base64: {exc}", http_status=200, code="bad_b64"
         ) from exc
