@@ -10,11 +10,9 @@ Decided from the HTTP status AND the error body, in this order (first match wins
 5. an explicit gateway hint (``error.retryable`` or ``x-should-retry``) decides retry vs refuse;
 6. 408, 409 and 5xx retry; every other status (400, 404, 413, 422, unexpected 3xx) is refused.
 
-Transport failures are split by whether the request can have reached the provider. httpx-aiohttp
-maps every ``aiohttp.ClientConnectionError`` (a server disconnecting after reading our request,
-a connection reset mid-answer) to ``httpx.ConnectTimeout``, which would read as "never sent"; so
-when an aiohttp exception is in the cause chain, the decision is made from it, not from the httpx
-type.
+Transport failures are split by whether the request can have reached the provider, from aiohttp's
+exception types (the tree is drawn in :mod:`runner.client.errors`). A transport that wraps them
+keeps them as the cause: when an aiohttp exception is in the cause chain, it decides.
 """
 
 from __future__ import annotations
@@ -27,7 +25,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
-import httpx
 
 from runner.client.errors import (
     AmbiguousError,
@@ -41,6 +38,7 @@ from runner.client.errors import (
     parse_retry_after,
     sanitize_message,
 )
+from runner.client.transport import Reply
 
 FATAL_CODES = frozenset(
     {
@@ -58,11 +56,15 @@ INVALID_CODES = frozenset(
 TASK_NOT_FOUND_CODES = frozenset({"async_task_not_found", "task_not_found"})
 
 # Exceptions a transport may raise for one exchange; anything else is a bug and propagates.
-TRANSPORT_ERRORS: tuple[type[Exception], ...] = (
-    httpx.HTTPError,
-    httpx.InvalidURL,
-    aiohttp.ClientError,
+TRANSPORT_ERRORS: tuple[type[Exception], ...] = (aiohttp.ClientError, TimeoutError, ConnectionError)
+# The request provably never left: connecting failed, or no pool slot/connection in time.
+# (ConnectionRefusedError decides only for a transport that raises it bare, not from aiohttp.)
+_NEVER_SENT: tuple[type[Exception], ...] = (
+    aiohttp.ClientConnectorError,
+    aiohttp.ConnectionTimeoutError,
+    ConnectionRefusedError,
 )
+_BAD_URL: tuple[type[Exception], ...] = (aiohttp.InvalidURL, aiohttp.NonHttpUrlClientError)
 
 
 class Endpoint(enum.Enum):
@@ -88,16 +90,14 @@ class ErrorBody:
         return frozenset(label for label in (self.code, self.type) if label)
 
 
-def classify_response(
-    response: httpx.Response, endpoint: Endpoint, secret: str | None
-) -> ProviderError:
-    """The exception for a non-2xx answer (its body already read)."""
-    body = parse_error_body(response.content)
-    status = response.status_code
-    cls = _choose(status, body, _should_retry(body, response.headers), endpoint)
-    retry_after = parse_retry_after(response.headers)
+def classify_response(reply: Reply, endpoint: Endpoint, secret: str | None) -> ProviderError:
+    """The exception for a non-2xx answer (its body, or an excerpt of it, already read)."""
+    body = parse_error_body(reply.body)
+    status = reply.status
+    cls = _choose(status, body, _should_retry(body, reply.headers), endpoint)
+    retry_after = parse_retry_after(reply.headers)
     return cls(
-        _message(body, response, secret),
+        _message(body, reply, secret),
         http_status=status,
         code=body.code or body.type,
         retry_after=body.retry_after if retry_after is None else retry_after,
@@ -124,12 +124,13 @@ def classify_transport_error(exc: Exception, secret: str | None) -> ProviderErro
     detail = sanitize_message(str(exc) or type(exc).__name__, secret)
     if any(isinstance(e, ssl.SSLCertVerificationError) for e in chain):
         return FatalError(f"TLS certificate rejected: {detail}", code="tls_certificate", sent=False)
-    if any(isinstance(e, httpx.UnsupportedProtocol | httpx.InvalidURL) for e in chain):
+    if any(isinstance(e, _BAD_URL) for e in chain):
         return FatalError(f"request could not be built: {detail}", code="bad_url", sent=False)
     deciding = _deciding(chain)
-    if _never_sent(deciding):
+    if any(isinstance(e, _NEVER_SENT) for e in deciding):
         return RetryableError(f"could not connect: {detail}", code="connect_error", sent=False)
-    if any(isinstance(e, TimeoutError | httpx.TimeoutException) for e in deciding):
+    # aiohttp's SocketTimeoutError (no byte within sock_read) is a TimeoutError.
+    if any(isinstance(e, TimeoutError) for e in deciding):
         return AmbiguousError(f"no answer before the read timeout: {detail}", code="read_timeout")
     return AmbiguousError(f"connection lost after sending: {detail}", code="connection_lost")
 
@@ -201,17 +202,17 @@ def _choose_by_code(body: ErrorBody, status: int, endpoint: Endpoint) -> type[Pr
     return None
 
 
-def _should_retry(body: ErrorBody, headers: httpx.Headers) -> bool | None:
+def _should_retry(body: ErrorBody, headers: Mapping[str, str]) -> bool | None:
     if body.retryable is not None:
         return body.retryable
     header = headers.get("x-should-retry", "").strip().lower()
     return {"true": True, "false": False}.get(header)
 
 
-def _message(body: ErrorBody, response: httpx.Response, secret: str | None) -> str:
-    text = body.message or response.reason_phrase or f"HTTP {response.status_code}"
-    location = response.headers.get("location")
-    if response.is_redirect and location:
+def _message(body: ErrorBody, reply: Reply, secret: str | None) -> str:
+    text = body.message or reply.reason or f"HTTP {reply.status}"
+    location = reply.headers.get("location")
+    if reply.is_redirect and location:
         text = f"{text} (unexpected redirect to {location})"
     return sanitize_message(text, secret)
 
@@ -228,15 +229,3 @@ def _causes(exc: BaseException) -> Iterator[BaseException]:
 def _deciding(chain: list[BaseException]) -> list[BaseException]:
     aiohttp_errors: list[BaseException] = [e for e in chain if isinstance(e, aiohttp.ClientError)]
     return aiohttp_errors or chain
-
-
-def _never_sent(deciding: list[BaseException]) -> bool:
-    # ConnectionTimeoutError covers both the connect itself and waiting for a pool slot.
-    never = (
-        aiohttp.ClientConnectorError,
-        aiohttp.ConnectionTimeoutError,
-        httpx.ConnectError,
-        httpx.ConnectTimeout,
-        httpx.PoolTimeout,
-    )
-    return any(isinstance(e, never) for e in deciding)

@@ -17,6 +17,32 @@ to do next, so the scheduler never looks at status codes or bodies itself::
 ``sent`` is False only when the request provably never reached the provider (connection refused,
 DNS failure, connect or pool timeout), so retrying it cannot double-charge.
 
+A failure with no HTTP answer arrives from the transport as one of aiohttp's exceptions; this is
+their tree and what each becomes (first match wins, in the order of
+:func:`runner.client.classify.classify_transport_error`; a download's are all DownloadError)::
+
+    aiohttp.ClientError
+    ├── ClientConnectionError
+    │   ├── ClientOSError                  connection_lost  Ambiguous   (reset/broken pipe, sent)
+    │   │   └── ClientConnectorError       connect_error    Retryable   not sent (refused, DNS)
+    │   │       └── ClientSSLError         connect_error    Retryable   not sent (handshake)
+    │   │           └── ClientConnectorCertificateError
+    │   │                                  tls_certificate  Fatal       not sent
+    │   ├── ClientConnectionResetError     connection_lost  Ambiguous   (write to a closed socket)
+    │   └── ServerConnectionError
+    │       ├── ServerDisconnectedError    connection_lost  Ambiguous   (closed before answering)
+    │       └── ServerTimeoutError (also TimeoutError)
+    │           ├── ConnectionTimeoutError connect_error    Retryable   not sent (connect or
+    │           │                                                       waiting for a pool slot)
+    │           └── SocketTimeoutError     read_timeout     Ambiguous   (no byte within timeout_s)
+    ├── ClientPayloadError                 connection_lost  Ambiguous   (body cut short)
+    ├── ClientResponseError                connection_lost  Ambiguous   (malformed answer)
+    ├── InvalidURL                         bad_url          Fatal       not sent
+    └── NonHttpUrlClientError              bad_url          Fatal       not sent
+
+A 2xx body over the transport's cap is Ambiguous ``too_large`` (answered); on a download,
+DownloadError ``too_large``.
+
 ``AmbiguousError.answered`` separates the two ambiguous cases: False when no answer came (read
 timeout, connection dropped), True when the provider answered 2xx with a body that cannot be used.
 Both may have been charged and are counted in ``possible_duplicate_charges``; only the first is
@@ -179,7 +205,7 @@ def _redact_token(match: re.Match[str]) -> str:
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:
-    # httpx.Headers is case-insensitive; a plain dict from a test or another transport is not.
+    # aiohttp's CIMultiDictProxy is case-insensitive; a plain dict from a test or caller is not.
     value = headers.get(name)
     if value is not None:
         return value

@@ -48,6 +48,7 @@ class Seen:
     query: Mapping[str, str]
     headers: Mapping[str, str]
     body: bytes
+    raw_path: str = ""  # path and query exactly as sent, percent-escapes included
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -77,7 +78,9 @@ class ScriptServer:
     async def dispatch(self, request: web.Request) -> web.StreamResponse:
         body = await request.read()
         headers = CIMultiDict(request.headers)
-        self.seen.append(Seen(request.method, request.path, dict(request.query), headers, body))
+        query = dict(request.query)
+        seen = Seen(request.method, request.path, query, headers, body, request.raw_path)
+        self.seen.append(seen)
         queue = self.routes.get((request.method, request.path))
         if not queue:
             return web.json_response({"error": {"message": "no route", "code": None}}, status=404)

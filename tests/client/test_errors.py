@@ -7,8 +7,8 @@ import subprocess
 import sys
 import time
 
-import httpx
 import pytest
+from multidict import CIMultiDict, CIMultiDictProxy
 
 from runner.client.errors import (
     AmbiguousError,
@@ -84,7 +84,7 @@ def _http_date(offset_s: float) -> str:
         ({"Retry-After": "inf"}, None),
         ({"Retry-After": "tomorrow-ish"}, None),
         ({"RETRY-AFTER": "3"}, 3.0),
-        (httpx.Headers({"Retry-After": "4"}), 4.0),
+        (CIMultiDictProxy(CIMultiDict({"Retry-After": "4"})), 4.0),
         ({"Retry-After": _http_date(-3600)}, 0.0),
         ({"Retry-After": _http_date(86400)}, 120.0),
     ],

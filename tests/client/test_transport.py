@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 
 import aiohttp
-import httpx
 import pytest
 import pytest_asyncio
 from aiohttp import web
+from aiohttp.client_reqrep import ConnectionKey
 
 from runner.client import ProviderClient
 from runner.client.classify import classify_transport_error
@@ -21,21 +21,12 @@ from .kit import API_KEY, Reply, ScriptServer, assert_no_key
 GEN = "/v1/images/generations"
 BODY = {"model": "dall-e-3", "prompt": "a cat"}
 
-TransportFactory = Callable[[], httpx.AsyncBaseTransport | None]
-TRANSPORTS: dict[str, TransportFactory] = {
-    "aiohttp": lambda: None,  # the client's default: httpx over httpx-aiohttp
-    "httpx": lambda: httpx.AsyncHTTPTransport(),  # swapped in, as a test or future transport would
-}
 
-
-@pytest_asyncio.fixture(params=sorted(TRANSPORTS))
-async def any_client(
-    request: pytest.FixtureRequest, server: ScriptServer
-) -> AsyncIterator[ProviderClient]:
-    """A client with a short read timeout, over each transport the classification must hold for."""
-    transport = TRANSPORTS[request.param]()
+@pytest_asyncio.fixture
+async def short_client(server: ScriptServer) -> AsyncIterator[ProviderClient]:
+    """A client over the default transport with a short read timeout."""
     async with ProviderClient(
-        server.base_url, API_KEY, timeout_s=0.3, connect_timeout_s=2.0, transport=transport
+        server.base_url, API_KEY, timeout_s=0.3, connect_timeout_s=2.0
     ) as client:
         yield client
 
@@ -48,10 +39,12 @@ async def _submit_error(client: ProviderClient) -> ProviderError:
 
 
 @pytest.mark.asyncio
-async def test_read_timeout_is_ambiguous(server: ScriptServer, any_client: ProviderClient) -> None:
+async def test_read_timeout_is_ambiguous(
+    server: ScriptServer, short_client: ProviderClient
+) -> None:
     """A request sent and never answered within the read timeout may have been charged."""
     server.on("POST", GEN, Reply(json={"data": []}, delay=30))
-    exc = await _submit_error(any_client)
+    exc = await _submit_error(short_client)
     assert type(exc) is AmbiguousError
     assert isinstance(exc, AmbiguousError)
     assert (exc.info.code, exc.sent, exc.answered) == ("read_timeout", True, False)
@@ -61,37 +54,34 @@ async def test_read_timeout_is_ambiguous(server: ScriptServer, any_client: Provi
 @pytest.mark.asyncio
 async def test_connection_refused_is_retryable_and_not_sent(dead_port: int) -> None:
     """Nothing listening: the request never left, so a retry cannot double-charge."""
-    for transport in (None, httpx.AsyncHTTPTransport()):
-        async with ProviderClient(
-            f"http://127.0.0.1:{dead_port}/v1", API_KEY, transport=transport
-        ) as client:
-            exc = await _submit_error(client)
-            assert type(exc) is RetryableError
-            assert (exc.sent, exc.info.code, exc.info.http_status) == (False, "connect_error", None)
-            with pytest.raises(RetryableError) as polled:
-                await client.poll("t1", None)
-            assert polled.value.sent is False
+    async with ProviderClient(f"http://127.0.0.1:{dead_port}/v1", API_KEY) as client:
+        exc = await _submit_error(client)
+        assert type(exc) is RetryableError
+        assert (exc.sent, exc.info.code, exc.info.http_status) == (False, "connect_error", None)
+        with pytest.raises(RetryableError) as polled:
+            await client.poll("t1", None)
+        assert polled.value.sent is False
 
 
 @pytest.mark.asyncio
 async def test_connection_closed_mid_response_is_ambiguous(
-    server: ScriptServer, any_client: ProviderClient
+    server: ScriptServer, short_client: ProviderClient
 ) -> None:
     """A 200 whose body stops half way (connection closed) is an unanswered, ambiguous send."""
     answer = {"created": 1, "data": [{"url": "https://cdn.test/a.png"}]}
     server.on("POST", GEN, Reply(json=answer, drop_after=10))
-    exc = await _submit_error(any_client)
+    exc = await _submit_error(short_client)
     assert type(exc) is AmbiguousError
     assert (exc.info.code, exc.sent, exc.info.http_status) == ("connection_lost", True, None)
 
 
 @pytest.mark.asyncio
 async def test_connection_closed_before_answer_is_ambiguous_not_retryable(
-    server: ScriptServer, any_client: ProviderClient
+    server: ScriptServer, short_client: ProviderClient
 ) -> None:
-    """The server read the request then hung up: sent (httpx-aiohttp calls it ConnectTimeout)."""
+    """The server read the request then hung up: sent, so ambiguous, never a plain retry."""
     server.on("POST", GEN, Reply(close_without_answer=True))
-    exc = await _submit_error(any_client)
+    exc = await _submit_error(short_client)
     assert type(exc) is AmbiguousError
     assert (exc.info.code, exc.sent) == ("connection_lost", True)
     assert server.seen[0].json() == BODY
@@ -142,33 +132,62 @@ async def test_connector_limit_follows_max_connections(server: ScriptServer) -> 
 
 
 def _wrapped(outer: Exception, cause: BaseException) -> Exception:
-    """An exception as a transport raises it: the mapped type, caused by the original."""
+    """An exception as a wrapping transport would raise it: its own type, caused by aiohttp's."""
     outer.__cause__ = cause
     return outer
 
 
+def _key() -> ConnectionKey:
+    return ConnectionKey("api.test", 443, True, True, None, None, None)
+
+
+def _connector_error() -> aiohttp.ClientConnectorError:
+    return aiohttp.ClientConnectorError(_key(), ConnectionRefusedError(111, "refused"))
+
+
+def _certificate_error() -> aiohttp.ClientConnectorCertificateError:
+    return aiohttp.ClientConnectorCertificateError(
+        _key(), ssl.SSLCertVerificationError("certificate verify failed")
+    )
+
+
 @pytest.mark.parametrize(
-    ("exc", "cls", "sent"),
+    ("exc", "cls", "code", "sent"),
     [
-        # httpx-aiohttp maps a pool/connect timeout and a disconnect to the same ConnectTimeout.
-        (_wrapped(httpx.ConnectTimeout("pool"), aiohttp.ConnectionTimeoutError("t")),
-         RetryableError, False),
-        (_wrapped(httpx.ConnectTimeout("Server disconnected"),
-                  aiohttp.ServerDisconnectedError()), AmbiguousError, True),
-        (_wrapped(httpx.ConnectTimeout("reset"), aiohttp.ClientOSError(104, "reset")),
-         AmbiguousError, True),
-        (httpx.PoolTimeout("pool"), RetryableError, False),
-        (httpx.ConnectTimeout("connect"), RetryableError, False),
-        (httpx.ReadError("reset"), AmbiguousError, True),
-        (httpx.RemoteProtocolError("peer closed"), AmbiguousError, True),
-        (_wrapped(httpx.ConnectError("tls"), ssl.SSLCertVerificationError("bad cert")),
-         FatalError, False),
+        (_connector_error(), RetryableError, "connect_error", False),
+        (aiohttp.ClientConnectorDNSError(_key(), OSError(-2, "Name or service not known")),
+         RetryableError, "connect_error", False),
+        (aiohttp.ConnectionTimeoutError("pool slot or connect"), RetryableError,
+         "connect_error", False),
+        (aiohttp.SocketTimeoutError("Timeout on reading data from socket"), AmbiguousError,
+         "read_timeout", True),
+        (aiohttp.ServerDisconnectedError(), AmbiguousError, "connection_lost", True),
+        (aiohttp.ClientOSError(104, "Connection reset by peer"), AmbiguousError,
+         "connection_lost", True),
+        (aiohttp.ClientConnectionResetError("Cannot write to closing transport"),
+         AmbiguousError, "connection_lost", True),
+        (aiohttp.ClientPayloadError("Response payload is not completed"), AmbiguousError,
+         "connection_lost", True),
+        (_certificate_error(), FatalError, "tls_certificate", False),
+        (aiohttp.InvalidUrlClientError("http://[bad"), FatalError, "bad_url", False),
+        (aiohttp.NonHttpUrlClientError("ftp://h/x"), FatalError, "bad_url", False),
+        # Wrapped: the aiohttp cause decides, not the outer type.
+        (_wrapped(TimeoutError("pool"), aiohttp.ConnectionTimeoutError("t")), RetryableError,
+         "connect_error", False),
+        (_wrapped(ConnectionError("lost"), aiohttp.ServerDisconnectedError()), AmbiguousError,
+         "connection_lost", True),
+        (_wrapped(ConnectionError("tls"), ssl.SSLCertVerificationError("bad cert")), FatalError,
+         "tls_certificate", False),
+        # A transport's own bare errors: refused is never sent; a timeout or reset may be.
+        (ConnectionRefusedError(111, "refused"), RetryableError, "connect_error", False),
+        (TimeoutError("slow"), AmbiguousError, "read_timeout", True),
+        (ConnectionResetError(104, "reset"), AmbiguousError, "connection_lost", True),
     ],
 )  # fmt: skip
 def test_transport_exception_classification(
-    exc: Exception, cls: type[ProviderError], sent: bool
+    exc: Exception, cls: type[ProviderError], code: str, sent: bool
 ) -> None:
-    """The cause chain, not the mapped httpx type, decides whether the request was sent."""
+    """aiohttp's exception type (or the aiohttp cause of a wrapper) decides sent or not."""
     result = classify_transport_error(exc, API_KEY)
     assert type(result) is cls
-    assert result.sent is sent
+    assert (result.info.code, result.sent) == (code, sent)
