@@ -21,6 +21,9 @@ from runner.outputs.atomic import sync_filesystem
 from runner.types import DecodedImage, StoredImage
 
 IMAGES_DIR = "images"
+# Images up to this size (all of one item's) are written on the event loop, larger ones in the
+# writer's thread: page-cache writes of a few hundred KiB take well under a millisecond.
+INLINE_WRITE_BYTES = 256 * 1024
 
 
 def image_name(item_id: str, index: int, image: DecodedImage) -> str:
@@ -41,13 +44,14 @@ def stored_image(item_id: str, index: int, image: DecodedImage) -> StoredImage:
     )
 
 
-def write_file(path: Path, data: bytes) -> None:
-    """Temp file beside ``path``, then rename: a reader never sees half an image.
+def write_file(directory: str, name: str, data: bytes) -> None:
+    """Temp file beside ``directory/name``, then rename: a reader never sees half an image.
 
     The temp name is fixed per image: only this process (it holds the output directory's lock)
-    writes here, and temp files a killed run left behind are swept at the next start.
+    writes here, and temp files a killed run left behind are swept at the next start. Paths are
+    strings: on the event loop, pathlib's objects cost more than the syscalls.
     """
-    tmp = path.with_name(f".{path.name}.tmp")
+    path, tmp = f"{directory}/{name}", f"{directory}/.{name}.tmp"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
     try:
         view = memoryview(data)
@@ -66,18 +70,25 @@ class _Order:
     images: Sequence[DecodedImage]
     stored: list[StoredImage] = field(default_factory=list)
     error: OSError | None = None
+    written: bool = False
+
+    def write(self, images_dir: str) -> None:
+        """Writes the files (not yet durable); a failure is kept for the caller, not raised."""
+        try:
+            for index, image in enumerate(self.images):
+                stored = stored_image(self.item_id, index, image)
+                write_file(images_dir, stored.file_name.rpartition("/")[2], image.data)
+                self.stored.append(stored)
+        except OSError as exc:
+            self.error = exc
+        self.written = True
 
 
 def _write_batch(out_dir: Path, orders: list[_Order]) -> None:
-    """Runs in a worker thread: every order's files, then one sync covering them all."""
+    """Runs in a worker thread: the orders not yet written, then one sync covering them all."""
     for order in orders:
-        try:
-            for index, image in enumerate(order.images):
-                stored = stored_image(order.item_id, index, image)
-                write_file(out_dir / stored.file_name, image.data)
-                order.stored.append(stored)
-        except OSError as exc:
-            order.error = exc
+        if not order.written:
+            order.write(f"{out_dir}/{IMAGES_DIR}")
     try:
         sync_filesystem(out_dir)
     except OSError as exc:
@@ -91,10 +102,14 @@ class ImageWriter:
     ``await writer.write(item_id, images)`` returns once the files are renamed into place and
     synced to disk, so the caller may record the item done. One writer task takes whatever is
     queued each time it is free: a batch grows while the previous one is being synced.
+
+    Small images are written on the event loop itself: four syscalls (~50 us) cost less than
+    handing the GIL to a thread and back for each (B1: 150 us of loop time per item in a thread).
     """
 
     def __init__(self, out_dir: Path) -> None:
         self._out_dir = out_dir
+        self._images_dir = str(out_dir / IMAGES_DIR)
         self._queue: list[_Order] = []
         self._wakeup = anyio.Event()
         self._batch_done = anyio.Event()  # the event of the batch being queued
@@ -105,6 +120,8 @@ class ImageWriter:
         if self._closing:
             raise RuntimeError("the image writer is closed")
         order = _Order(item_id, images)
+        if sum(image.nbytes for image in images) <= INLINE_WRITE_BYTES:
+            order.write(self._images_dir)
         self._queue.append(order)
         self._wakeup.set()
         await self._batch_done.wait()

@@ -24,7 +24,16 @@ def png(seed: int) -> DecodedImage:
     return decode_image(buffer.getvalue())
 
 
+@pytest.fixture(params=["on the loop", "in the thread"])
+def where(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Small images are written on the event loop, large ones in the writer's thread: test both."""
+    if request.param == "in the thread":
+        monkeypatch.setattr(files, "INLINE_WRITE_BYTES", 0)
+    return str(request.param)
+
+
 @pytest.mark.asyncio
+@pytest.mark.usefixtures("where")
 async def test_images_are_written_whole_with_their_records(tmp_path: Path) -> None:
     """Each image lands at images/<item>-<index>.<format> with exactly its bytes and record."""
     images = [png(1), png(2)]
@@ -63,6 +72,7 @@ async def test_concurrent_items_share_syncs(
 
 
 @pytest.mark.asyncio
+@pytest.mark.usefixtures("where")
 async def test_a_failed_write_fails_only_its_item(tmp_path: Path) -> None:
     """An image that cannot be written raises for its item; the others in its batch are stored."""
     (tmp_path / IMAGES_DIR).mkdir()
