@@ -9,7 +9,7 @@ the checkpoint. What the writer has written survives a ``kill -9`` (it is in the
 cache), so a killed process loses at most the last second of lines; a power loss can lose what
 the OS had not yet written back.
 
-The logger is private (``structlog.wrap_logger`` with its own processors): structlog's global
+The logger is private (structlog processors of its own, called directly): structlog's global
 configuration is never touched, so library users and tests keep theirs.
 
 Secrets never reach the file: every field value is scrubbed of bearer tokens, ``sk-...`` style
@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import structlog
-from structlog.typing import EventDict, FilteringBoundLogger, WrappedLogger
+from structlog.typing import EventDict, WrappedLogger
 
 REDACTED = "[REDACTED]"
 FLUSH_INTERVAL_S = 0.5  # half the promised second: a write itself takes time
@@ -175,14 +175,23 @@ class _LineBuffer:
         return lines
 
 
-def _make_logger(sink: _LineBuffer) -> FilteringBoundLogger:
-    logger: FilteringBoundLogger = structlog.wrap_logger(
-        sink,
-        wrapper_class=structlog.make_filtering_bound_logger(0),
-        processors=[_Prepare(), structlog.processors.JSONRenderer(serializer=_dumps)],
-        context_class=dict,
-    ).bind()  # the concrete logger: the lazy proxy would rebuild it on every call
-    return logger
+class _Pipeline:
+    """structlog's processor chain, called directly.
+
+    A bound logger (``structlog.wrap_logger``) adds a context copy and three calls per event
+    before the processors run; at three events per item that was a measurable share of B1. The
+    processors are the same structlog processors, so the line's shape is structlog's.
+    """
+
+    def __init__(self, sink: _LineBuffer) -> None:
+        self._sink = sink
+        self._prepare = _Prepare()
+        self._render = structlog.processors.JSONRenderer(serializer=_dumps)
+
+    def info(self, name: str, fields: dict[str, Any]) -> None:
+        fields["event"] = name
+        line = self._render(None, "info", self._prepare(None, "info", fields))
+        self._sink.info(str(line))
 
 
 class RunLog:
@@ -192,7 +201,7 @@ class RunLog:
         self._file = file
         self._interval = flush_interval_s
         self._sink = _LineBuffer()
-        self._log = _make_logger(self._sink)
+        self._log = _Pipeline(self._sink)
         self._closed = threading.Event()
         self._error: OSError | None = None
         # daemon: should close() never run (a crash in the interpreter's shutdown), a parked
@@ -206,7 +215,7 @@ class RunLog:
         """
         if self._closed.is_set():
             raise ValueError("run.log is closed")
-        self._log.info(name, **fields)
+        self._log.info(name, fields)
 
     def start(self) -> None:
         """Start the writer thread; :func:`open_run_log` does, and pairs it with :meth:`close`."""
