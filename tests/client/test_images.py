@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 from collections.abc import Callable
 
 import pytest
@@ -54,6 +55,32 @@ def test_decode_image_detects_corrupted_png_chunk() -> None:
     data[idat + 6] ^= 0xFF
     with pytest.raises(DownloadError):
         decode_image(bytes(data))
+
+
+def test_every_single_byte_corruption_of_a_png_is_refused() -> None:
+    """Flipping any one byte of a PNG (signature, length, type, data or CRC) gets it refused.
+
+    The closing IEND chunk is left out: it holds no image data, and Pillow, whose verdict
+    decides whatever the fast path does not accept, stops reading at its type.
+    """
+    data = tiny_image("PNG", (5, 4))
+    for position in range(len(data) - 12):
+        corrupted = bytearray(data)
+        corrupted[position] ^= 0x55
+        with pytest.raises(DownloadError):
+            decode_image(bytes(corrupted))
+
+
+def test_png_check_agrees_with_pillow() -> None:
+    """The PNG fast path reports what Pillow reads from the same file, trailing bytes and all."""
+    from PIL import Image
+
+    for size in [(1, 1), (7, 3), (300, 2)]:
+        data = tiny_image("PNG", size)
+        for suffix in (b"", b"trailing"):
+            image = decode_image(data + suffix)
+            with Image.open(io.BytesIO(data + suffix)) as pil:
+                assert (image.format, image.width, image.height) == ("png", *pil.size)
 
 
 @pytest.mark.parametrize(
