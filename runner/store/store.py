@@ -12,6 +12,7 @@ else should be moving an item while this process holds the output directory's lo
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from collections import defaultdict
@@ -28,7 +29,10 @@ from runner.store.queries import Q
 from runner.store.schema import MIGRATIONS
 from runner.types import ErrorInfo, ErrorKind, ImageRef, ItemState, StoredImage, WorkItem
 
-INSERT_CHUNK = 5000
+# Rows per transaction when recording a manifest, each chunk sorted by item_id: ids are hashes,
+# so unsorted rows land all over the primary key's B-tree. 1M items: 15 s with unsorted chunks of
+# 5,000, 7 s with sorted chunks of 50,000 (~15 MB of rows at a time).
+INSERT_CHUNK = 50_000
 
 
 class SchemaTooNew(Exception):
@@ -69,9 +73,10 @@ def _stmt(name: str, *params: Any, expect: int | None = 1) -> _Stmt:
 class Store:
     """Named, durable state transitions over one aiosqlite connection."""
 
-    def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
+    def __init__(self, conn: aiosqlite.Connection, path: Path, synchronous: str = "FULL") -> None:
         self.conn = conn
         self.path = path
+        self._synchronous = synchronous
         self._queue: list[_Unit] = []
         self._wakeup = anyio.Event()
         # One event per batch, not per unit: every caller queued together is released together,
@@ -175,20 +180,41 @@ class Store:
             return 0
         gen = int(await self.get_meta("gen") or 0) + 1
         before = await self._count_items()
-        chunk: list[tuple[Any, ...]] = []
-        created = now_iso()
-        for item in items:
-            chunk.append((*_item_row(item, created), gen))
-            if len(chunk) >= INSERT_CHUNK:
-                await self._upsert_chunk(chunk)
-                chunk = []
-        await self._upsert_chunk(chunk)
+        # Until the fingerprint below is committed (synchronous=FULL again), a crash or power
+        # loss only means the next run records the items again: the bulk load need not fsync
+        # every chunk. WAL with synchronous=NORMAL still never corrupts the DB.
+        await self.conn.execute("PRAGMA synchronous = NORMAL")
+        try:
+            await self._upsert_all(items, gen)
+        finally:
+            with anyio.CancelScope(shield=True):
+                await self.conn.execute(f"PRAGMA synchronous = {self._synchronous}")
         await self.set_meta("gen", str(gen))
         await self.set_meta("fingerprint", fingerprint)
         self.gen = gen
         return await self._count_items() - before
 
-    async def _upsert_chunk(self, rows: list[tuple[Any, ...]]) -> None:
+    async def _upsert_all(self, items: Iterable[WorkItem], gen: int) -> None:
+        """Builds each chunk of rows while the previous one is being inserted (in aiosqlite's
+        thread, which releases the GIL inside SQLite). Recording 1M items: 31 s before this, the
+        sorted chunks and the page cache; 16 s after (B4's manifest)."""
+        created = now_iso()
+        rows = (_item_row(item, created, gen) for item in items)
+        async with anyio.create_task_group() as tg:
+            inserting = anyio.Event()
+            inserting.set()
+            while chunk := sorted(itertools.islice(rows, INSERT_CHUNK), key=_row_id):
+                await inserting.wait()
+                inserting = anyio.Event()
+                tg.start_soon(self._upsert_chunk, chunk, inserting)
+
+    async def _upsert_chunk(self, rows: list[tuple[Any, ...]], done: anyio.Event) -> None:
+        try:
+            await self._insert_chunk(rows)
+        finally:
+            done.set()
+
+    async def _insert_chunk(self, rows: list[tuple[Any, ...]]) -> None:
         if rows:
             await self.conn.execute("BEGIN IMMEDIATE")
             await self.conn.executemany(Q["upsert_item"], rows)
@@ -341,7 +367,11 @@ class Store:
         return float(rows[0][0]) + (float(maybe[0][0]) if maybe else 0.0), float(rows[0][1])
 
 
-def _item_row(item: WorkItem, created: str) -> tuple[Any, ...]:
+def _row_id(row: tuple[Any, ...]) -> str:
+    return str(row[0])
+
+
+def _item_row(item: WorkItem, created: str, gen: int) -> tuple[Any, ...]:
     return (
         item.item_id,
         item.seq,
@@ -354,6 +384,7 @@ def _item_row(item: WorkItem, created: str) -> tuple[Any, ...]:
         item.repeat,
         item.images_expected,
         created,
+        gen,
     )
 
 
@@ -379,6 +410,7 @@ async def _configure(conn: aiosqlite.Connection, synchronous: str) -> None:
         "journal_mode = WAL",
         f"synchronous = {synchronous}",
         "busy_timeout = 10000",
+        "cache_size = -65536",  # 64 MiB at most: a 1M-item index no longer thrashes 2 MiB
         "foreign_keys = ON",
     ):
         await conn.execute(f"PRAGMA {pragma}")
@@ -408,7 +440,7 @@ async def open_store(path: Path, *, synchronous: str = "FULL") -> AsyncIterator[
     async with aiosqlite.connect(path, isolation_level=None) as conn:
         await _configure(conn, synchronous)
         await _migrate(conn)
-        store = Store(conn, path)
+        store = Store(conn, path, synchronous)
         store.gen = int(await store.get_meta("gen") or 0)
         async with anyio.create_task_group() as tg:
             tg.start_soon(store._writer)

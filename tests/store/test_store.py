@@ -11,6 +11,7 @@ import anyio
 import pytest
 
 from runner.store import StaleState, connect_ro, iter_records, open_store, read_totals
+from runner.store import store as store_module
 from runner.types import ErrorInfo, ErrorKind, ItemState, StoredImage, WorkItem
 
 
@@ -150,3 +151,18 @@ async def test_retry_backoff_survives_a_restart(tmp_path: Path) -> None:
     assert row["not_before"] == 12345.5
     assert row["attempts"] == 0  # a 429 spends no attempt
     assert ErrorInfo.from_json(json.loads(row["error"])) == err
+
+
+@pytest.mark.asyncio
+async def test_items_recorded_over_many_chunks_are_all_there_in_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A manifest larger than one insert chunk is recorded whole, each item once, in seq order."""
+    monkeypatch.setattr(store_module, "INSERT_CHUNK", 7)  # 8 chunks, the last one short
+    async with open_store(tmp_path / "s.sqlite") as store:
+        assert await store.sync_items((item(i) for i in range(50)), "fp1") == 50
+        rows = await store.fetch("runnable_after", store.gen, -1, 1000)
+        assert [row["item_id"] for row in rows] == [item(i).item_id for i in range(50)]
+        assert await store.sync_items((item(i) for i in range(60)), "fp2") == 10
+        async with store.conn.execute("PRAGMA synchronous") as cursor:
+            assert tuple(await cursor.fetchone() or ()) == (2,)  # FULL again after the bulk load
