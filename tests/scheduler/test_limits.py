@@ -262,6 +262,25 @@ def test_pacer_learns_a_rate_from_429s_when_none_is_configured() -> None:
     assert cut < raised < 31.0
 
 
+def test_a_429_leaves_no_burst_to_send_into_the_empty_provider_bucket() -> None:
+    """After a 429, the next sends are spaced at the paced rate from the start: no burst."""
+
+    async def main() -> list[float]:
+        pacer = Pacer(None, None, clock=now)
+        for _ in range(20):  # 20 requests in the first second, then a 429
+            await pacer.wait(1)
+        await anyio.sleep(1.0)
+        pacer.slow_down(0.5)
+        started, times = now(), []
+        for _ in range(4):
+            await pacer.wait(1)
+            times.append(now() - started)
+        return times
+
+    # 20 sent in the last second, halved: 10/s. Before the fix the first 10 left at once.
+    assert vrun(main) == pytest.approx([0.1, 0.2, 0.3, 0.4])
+
+
 # -- adaptive concurrency -------------------------------------------------------------------
 
 

@@ -64,6 +64,12 @@ class TokenBucket:
         self._tokens = min(self._tokens, self.capacity)
         self._rate_changed.notify()
 
+    def drain(self) -> None:
+        """Spends the burst: the next admission waits a full interval (after a 429 the
+        provider's own bucket is empty, and a burst sent now would only draw more 429s)."""
+        self._refill()
+        self._tokens = min(self._tokens, 0.0)
+
     async def _wait_for(self, tokens: float) -> None:
         """Waits until ``tokens`` are available, or a full bucket when it holds fewer."""
         while True:
@@ -223,6 +229,12 @@ class Pacer:
             self._learned.cut(factor)
         else:
             self._rescale(max(self._min_scale, self._scale * factor))
+        # B6 saw a newly learned bucket, starting full, send a second and third wave of 429s
+        # within 0.2 s of the first: 16 of a run's 20 came from that opening.
+        learned = self._learned.bucket if self._learned is not None else None
+        for bucket in (self._requests, self._images, learned):
+            if bucket is not None:
+                bucket.drain()
 
     def speed_up(self) -> None:
         """A success: adds one step back towards the configured (or last 429's) rates."""
