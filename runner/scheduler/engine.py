@@ -250,7 +250,8 @@ class Engine:
     ) -> None:
         """Records the written images done, once the store's barrier has made them durable."""
         images = [
-            replace(s, revised_prompt=r.revised_prompt) for s, r in zip(stored, refs, strict=True)
+            replace(s, revised_prompt=r.revised_prompt) if r.revised_prompt else s
+            for s, r in zip(stored, refs, strict=True)
         ]
         crashpoints.reach("after_file_write")
         cost = self.ctl.pricer.actual(live.item, live.usage, len(images))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import anyio
 
@@ -33,7 +33,7 @@ class _Slot:
 class _Waiter:
     """One caller waiting for a slot; ``granted`` once a slot was handed to it."""
 
-    event: anyio.Event = field(default_factory=anyio.Event)
+    event: anyio.Event
     granted: bool = False
 
 
@@ -92,17 +92,19 @@ class Slots:
             waiter.event.set()
 
     async def _wait_for_grant(self) -> None:
-        waiter = _Waiter()
+        waiter = _Waiter(anyio.Event())
         self._waiters.append(waiter)
         try:
-            while not waiter.granted:
-                waiter.event = anyio.Event()
+            while True:
                 if blocked := self._blocked_for():
                     with anyio.move_on_after(blocked):
                         await waiter.event.wait()
                 else:  # no timeout, no cancel scope: this is every send's path under load
                     await waiter.event.wait()
                 self._grant()  # a pause may have just ended
+                if waiter.granted:
+                    return
+                waiter.event = anyio.Event()  # woken by a pause or a resize: wait again
         except BaseException:
             if waiter.granted:  # granted, then cancelled before using it: pass it on
                 self._in_flight -= 1
