@@ -12,16 +12,15 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from runner.manifest import Job, ManifestError, Plan, load_job, plan_job
-from runner.sim.config import option_problems
+from runner.manifest import Job, ManifestError, load_job
 from runner.store import (
     STATE_DB,
     DirectoryLocked,
@@ -32,6 +31,9 @@ from runner.store import (
     read_totals,
 )
 from runner.store.readers import Totals
+
+if TYPE_CHECKING:
+    from runner.manifest import Plan
 
 PathLike = str | os.PathLike[str]
 
@@ -55,11 +57,18 @@ def load(manifest: PathLike, *, out: PathLike | None = None) -> Job:
         raise UserError(f"{path}: no such job manifest")
     try:
         job = load_job(
-            path, out_dir=Path(out) if out is not None else None, check_sim=option_problems
+            path, out_dir=Path(out) if out is not None else None, check_sim=_sim_problems
         )
     except ManifestError as exc:
         raise UserError(str(exc)) from None
     return job
+
+
+def _sim_problems(options: Mapping[str, Any]) -> Iterable[tuple[str | None, str]]:
+    # imported here: only a `provider: sim` manifest needs the simulator's option checks
+    from runner.sim.config import option_problems
+
+    return option_problems(options)
 
 
 def sim_config(job: Job) -> Any:
@@ -108,6 +117,8 @@ def plan(manifest: PathLike, *, out: PathLike | None = None) -> dict[str, Any]:
 
 def plan_of(job: Job) -> Plan:
     """The plan of a loaded job, with done/remaining from its state DB when there is one."""
+    from runner.manifest import plan_job  # planning loads only for `plan` (see runner.manifest)
+
     return plan_job(job, _done_by_model(job.settings.output_dir))
 
 

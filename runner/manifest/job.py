@@ -10,6 +10,7 @@ import hashlib
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from json.encoder import encode_basestring
 from typing import Any
 
 from runner.catalog import Pricer
@@ -78,7 +79,7 @@ class Job:
         plans = [_CellIds.of(cell) for cell in self.cells]
         seq = 0
         for prompt in self.prompts:
-            text_json = _dumps(prompt.text)
+            text_json = encode_basestring(prompt.text)  # json.dumps's own, 10x faster per call
             meta = dict(prompt.meta)
             for plan in plans:
                 cell = plan.cell

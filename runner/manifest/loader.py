@@ -1,31 +1,36 @@
 """load_job: a manifest file to a Job, or a ManifestError listing every problem at once.
 
-Order: YAML with positions and ${VAR}s; structure and types (pydantic); then, on whatever part
-of the structure is sound, settings, the catalog checks of every model entry and one pass over
-all prompts. Nothing is sent anywhere: this is what makes a typo an exit 2, not a 3 a.m. 400.
+Order: YAML with positions and ${VAR}s; structure and types (values.py for a plainly valid
+manifest, else pydantic, which words the problems); then, on whatever part of the structure is
+sound, settings, the catalog checks of every model entry and one pass over all prompts.
+Nothing is sent anywhere: this is what makes a typo an exit 2, not a 3 a.m. 400.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-from pydantic import ValidationError
+from typing import TYPE_CHECKING, Any
 
 from runner.catalog import PriceOverride, Pricer, catalog_digest
+from runner.manifest import values
 from runner.manifest.job import Job
 from runner.manifest.problems import ManifestError, Problem, sort_problems
 from runner.manifest.prompts import Prompt
 from runner.manifest.promptset import PromptSet, build_sources, scan
-from runner.manifest.pyderrors import problems_from
-from runner.manifest.schema import REQUIRED_LISTS, Manifest
 from runner.manifest.settings import build_settings
+from runner.manifest.values import REQUIRED_LISTS, Manifest
 from runner.manifest.variants import Cell, build_cells, canonical_json, pricing_problems
 from runner.manifest.yamlpos import Located, load_located
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
+
+    from runner.manifest.schema import Manifest as SchemaManifest
 
 # Bump when expansion changes what items a manifest yields (ids, defaults, order).
 EXPANSION_VERSION = 1
@@ -144,16 +149,35 @@ def _validate(located: Located) -> _Validation:
         what = "empty" if data is None else "not a mapping"
         message = f"the manifest is {what}: it needs at least `prompts` and `models`"
         return _Validation(None, [located.problem((), message)])
+    manifest = values.read(data)
+    return _Validation(manifest) if manifest is not None else _validate_by_schema(data, located)
+
+
+def _validate_by_schema(data: dict[str, Any], located: Located) -> _Validation:
+    # pydantic is imported here, not at the top: a plainly valid manifest never needs it
+    from pydantic import ValidationError
+
+    from runner.manifest.pyderrors import problems_from
+    from runner.manifest.schema import Manifest as Schema
+
     try:
-        return _Validation(Manifest.model_validate(data))
+        return _Validation(_plain(Schema.model_validate(data)))
     except ValidationError as exc:
         checked = _set_aside(data, exc)
         checked.problems = problems_from(exc, located)
     try:
-        checked.manifest = Manifest.model_validate(checked.manifest_data)
+        checked.manifest = _plain(Schema.model_validate(checked.manifest_data))
     except ValidationError:
         return _Validation(None, checked.problems)
     return checked
+
+
+def _plain(model: SchemaManifest) -> Manifest:
+    """pydantic's validated (and coerced) manifest as the plain values the loader works on."""
+    manifest = values.read(model.model_dump(exclude_unset=True))
+    if manifest is None:
+        raise AssertionError("values.read() refused a manifest the schema accepted")
+    return manifest
 
 
 def _set_aside(data: dict[str, Any], exc: ValidationError) -> _Validation:
@@ -205,7 +229,7 @@ def _emptiness(
 
 def _overrides(manifest: Manifest) -> dict[str, PriceOverride]:
     return {
-        model: PriceOverride.from_manifest(entry.model_dump(exclude_none=True))
+        model: PriceOverride.from_manifest(dataclasses.asdict(entry))
         for model, entry in manifest.pricing.items()
     }
 
@@ -215,7 +239,7 @@ def _fingerprint(manifest: Manifest, prompts: PromptSet) -> str:
     content = {
         "expansion": EXPANSION_VERSION,
         "catalog": catalog_digest(),
-        "manifest": manifest.model_dump(mode="json"),
+        "manifest": values.dump(manifest),
         "prompt_files": prompts.digests(),
     }
     return hashlib.sha256(canonical_json(content).encode("utf-8")).hexdigest()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 KeyPath = tuple[str | int, ...]
 
@@ -49,3 +50,17 @@ def sort_problems(problems: Iterable[Problem], manifest: str) -> list[Problem]:
     """The manifest's problems first, then each prompt file's, each by line and column."""
     unique = dict.fromkeys(problems)  # one check can reach the same node twice (YAML aliases)
     return sorted(unique, key=lambda p: (p.file != manifest, p.file, p.line, p.column))
+
+
+def show(value: Any) -> str:
+    """A value as a message shows it after "got"."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."

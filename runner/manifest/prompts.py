@@ -34,6 +34,10 @@ class Where:
     def problem(self, message: str) -> Problem:
         return Problem(self.file, self.line, self.column, self.key, message)
 
+    def at_line(self, line: int) -> Where:
+        """A line of the prompt file this place names; 0: this place itself."""
+        return Where(self.file, line, 1, self.key) if line else self
+
 
 @dataclass(frozen=True, slots=True)
 class Prompt:
@@ -42,7 +46,13 @@ class Prompt:
     text: str
     prompt_id: str | None
     meta: Mapping[str, Any]
-    where: Where
+    origin: Where  # the `prompts` entry, or for a prompt file the file (see FileSource.origin)
+    line: int = 0  # the prompt file's line; kept apart so that no Where is made per prompt
+
+    @property
+    def where(self) -> Where:
+        """Where the prompt was written."""
+        return self.origin.at_line(self.line)
 
 
 Entry = Prompt | Problem
@@ -63,11 +73,13 @@ class PromptSource(abc.ABC):
         return None
 
 
-def _prompt(text: str, prompt_id: str | None, meta: Mapping[str, Any], where: Where) -> Entry:
+def _prompt(
+    text: str, prompt_id: str | None, meta: Mapping[str, Any], origin: Where, line: int = 0
+) -> Entry:
     text = text.strip()
     if not text:
-        return where.problem("empty prompt")
-    return Prompt(text, prompt_id, meta, where)
+        return origin.at_line(line).problem("empty prompt")
+    return Prompt(text, prompt_id, meta, origin, line)
 
 
 class LiteralSource(PromptSource):
@@ -154,9 +166,10 @@ class FileSource(PromptSource):
     ) -> None:
         super().__init__(where)
         self.path, self.display, self.meta = path, display, dict(meta or {})
+        self.origin = Where(display, 0, 1, where.key)  # the file; its lines are at_line(n)
 
     def at(self, line: int) -> Where:
-        return Where(self.display, line, 1, self.where.key)
+        return self.origin.at_line(line)
 
     def entries(self) -> Iterator[Entry]:
         reader = {".txt": self._txt, ".jsonl": self._jsonl, ".csv": self._csv}[
@@ -194,7 +207,7 @@ class FileSource(PromptSource):
                 continue
             text = line.strip()
             if text and not text.startswith("#"):
-                yield Prompt(text, None, self.meta, self.at(number))
+                yield Prompt(text, None, self.meta, self.origin, number)
 
     def _jsonl(self, stream: BinaryIO) -> Iterator[Entry]:
         for number, line in self._decoded(stream):
@@ -202,19 +215,20 @@ class FileSource(PromptSource):
                 if isinstance(line, Problem):
                     yield line
                 continue
-            yield self._json_row(line, self.at(number))
+            yield self._json_row(line, number)
 
-    def _json_row(self, line: str, where: Where) -> Entry:
+    def _json_row(self, line: str, number: int) -> Entry:
         try:
             row = json.loads(line)
         except ValueError as exc:
-            return where.problem(f"not valid JSON: {exc}")
+            return self.at(number).problem(f"not valid JSON: {exc}")
         if not isinstance(row, dict) or not isinstance(row.get("prompt"), str):
-            return where.problem('each line must be an object with a string "prompt"')
+            return self.at(number).problem('each line must be an object with a string "prompt"')
         prompt_id = row.pop("id", None)
         text = row.pop("prompt")
         meta = {**self.meta, **row}
-        return _prompt(text, None if prompt_id is None else str(prompt_id), meta, where)
+        prompt_id = None if prompt_id is None else str(prompt_id)
+        return _prompt(text, prompt_id, meta, self.origin, number)
 
     def _csv(self, stream: BinaryIO) -> Iterator[Entry]:
         lines = self._csv_lines(stream)
@@ -228,23 +242,24 @@ class FileSource(PromptSource):
             return
         start = reader.line_num + 1
         for row in reader:
-            yield from self._csv_row(header, row, self.at(start))
+            yield from self._csv_row(header, row, start)
             start = reader.line_num + 1
         yield from lines.problems
 
     def _csv_lines(self, stream: BinaryIO) -> _CsvLines:
         return _CsvLines(self._decoded(stream))
 
-    def _csv_row(self, header: list[str], row: list[str], where: Where) -> Iterator[Entry]:
+    def _csv_row(self, header: list[str], row: list[str], number: int) -> Iterator[Entry]:
         if not any(cell.strip() for cell in row):
             return
         if len(row) > len(header):
-            yield where.problem(f"{len(row)} cells but the header has {len(header)} columns")
+            message = f"{len(row)} cells but the header has {len(header)} columns"
+            yield self.at(number).problem(message)
             return
         cells = dict(zip(header, row, strict=False))
         text = cells.pop("prompt", "")
         prompt_id = cells.pop("id", None) or None
-        yield _prompt(text, prompt_id, {**self.meta, **cells}, where)
+        yield _prompt(text, prompt_id, {**self.meta, **cells}, self.origin, number)
 
 
 class _CsvLines:

@@ -25,7 +25,7 @@ from runner.manifest.prompts import (
     TemplateSource,
     Where,
 )
-from runner.manifest.schema import Manifest, PromptFile, PromptText
+from runner.manifest.values import Manifest, PromptFile, PromptText
 from runner.manifest.yamlpos import Located
 
 # Problems shown per prompt source before the rest are only counted (a bad 100k-line file
@@ -76,7 +76,8 @@ class _Scan:
     def __init__(self, check: Callable[[Prompt], str | None]) -> None:
         self.check = check
         self.result = ScanResult()
-        self.first_seen: dict[bytes, Where] = {}
+        # (origin, line) rather than a Where: a million prompts need not make a million objects
+        self.first_seen: dict[bytes, tuple[Where, int]] = {}
         self.duplicates = 0
 
     def source(self, source: PromptSource) -> None:
@@ -98,9 +99,10 @@ class _Scan:
         if first is not None:
             self.duplicates += 1
             if self.duplicates <= MAX_DUPLICATE_WARNINGS:
-                self.result.warnings.append(_duplicate(prompt.where, first))
+                origin, line = first
+                self.result.warnings.append(_duplicate(prompt.where, origin.at_line(line)))
             return None
-        self.first_seen[key] = prompt.where
+        self.first_seen[key] = (prompt.origin, prompt.line)
         self.result.count += 1
         self.result.text_tokens += text_tokens(prompt.text)
         message = self.check(prompt)

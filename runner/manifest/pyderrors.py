@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
-from runner.manifest.problems import KeyPath, Problem
+from runner.manifest.problems import KeyPath, Problem, show
 from runner.manifest.schema import Manifest
 from runner.manifest.yamlpos import Located
 
@@ -133,20 +133,6 @@ def _bounds(node: Schema) -> str:
 
 def _num(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
-
-
-def show(value: Any) -> str:
-    """A value as a message shows it after "got"."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def problems_from(error: ValidationError, located: Located) -> list[Problem]:

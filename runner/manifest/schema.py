@@ -1,6 +1,7 @@
-"""The manifest's shape as pydantic models: the source of both validation and `runner schema`.
+"""The manifest's shape as pydantic models: the judge of validity, its messages, `runner schema`.
 
-Only structure and types live here; what depends on the catalog (sizes, params, prompt lengths)
+values.py reads plainly valid manifests without pydantic and mirrors these models. Only
+structure and types live here; what depends on the catalog (sizes, params, prompt lengths)
 or on the file system is checked later with positions. Union members carry Tags named after
 their class so error locations can be mapped back to YAML key paths.
 """
@@ -22,6 +23,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from runner.manifest.values import listify, per_image_price, price_kinds, scalar
+
 
 def _no_bool(value: Any) -> Any:
     """YAML `true` is not the number 1 (pydantic's lax mode would take it as one)."""
@@ -30,44 +33,15 @@ def _no_bool(value: Any) -> Any:
     return value
 
 
-def _scalar(value: Any) -> Any:
-    if isinstance(value, str | int | float) and value is not None:
-        return value
-    raise ValueError("must be a string, number or true/false")
-
-
-def _listify(value: Any) -> Any:
-    return value if isinstance(value, list) else [value]
-
-
-def _per_image(value: Any) -> Any:
-    if isinstance(value, bool):
-        raise ValueError("must be a price in USD or a mapping of size to price")
-    if isinstance(value, int | float):
-        if value < 0:
-            raise ValueError(f"must be a price >= 0, got {value}")
-        return float(value)
-    if isinstance(value, dict) and value:
-        bad = [
-            k
-            for k, v in value.items()
-            if isinstance(v, bool) or not isinstance(v, int | float) or v < 0
-        ]
-        if bad:
-            raise ValueError(f"prices must be numbers >= 0 (see size {bad[0]})")
-        return {str(k): float(v) for k, v in value.items()}
-    raise ValueError("must be a price in USD or a mapping of size to price, e.g. {1024x1024: 0.04}")
-
-
 PosInt = Annotated[int, Field(ge=1), BeforeValidator(_no_bool)]
 PosFloat = Annotated[float, Field(gt=0), BeforeValidator(_no_bool)]
 Price = Annotated[float, Field(ge=0), BeforeValidator(_no_bool)]
 Scalar = Annotated[
-    Any, AfterValidator(_scalar), WithJsonSchema({"type": ["string", "number", "boolean"]})
+    Any, AfterValidator(scalar), WithJsonSchema({"type": ["string", "number", "boolean"]})
 ]
 PerImage = Annotated[
     Any,
-    AfterValidator(_per_image),
+    AfterValidator(per_image_price),
     WithJsonSchema(
         {
             "anyOf": [
@@ -125,7 +99,7 @@ class PromptText(_Strict):
     """One prompt, or with `vars` a template expanded over the product of their values."""
 
     text: Annotated[str, Field(min_length=1)]
-    vars: dict[str, Annotated[list[Scalar], BeforeValidator(_listify)]] | None = None
+    vars: dict[str, Annotated[list[Scalar], BeforeValidator(listify)]] | None = None
     id: str | None = None
     meta: dict[str, Any] | None = None
 
@@ -208,17 +182,9 @@ class PriceEntry(_Strict):
 
     @model_validator(mode="after")
     def _one_kind(self) -> PriceEntry:
-        tokens = {
-            "input_per_mtok",
-            "output_per_mtok",
-            "image_input_per_mtok",
-        } & self.model_fields_set
-        if self.per_image is not None and tokens:
-            raise ValueError("give either per_image or token prices (*_per_mtok), not both")
-        if self.per_image is None and not tokens:
-            raise ValueError(
-                "give per_image or token prices (input_per_mtok, output_per_mtok, ...)"
-            )
+        problem = price_kinds(self.per_image, self.model_fields_set)
+        if problem is not None:
+            raise ValueError(problem)
         return self
 
 
@@ -243,9 +209,6 @@ class Manifest(_Strict):
     params: dict[str, Any] = Field(default_factory=dict)
     repeats: PosInt = 1
     pricing: dict[str, PriceEntry] = Field(default_factory=dict)
-
-
-REQUIRED_LISTS = ("prompts", "models")
 
 
 def json_schema() -> dict[str, Any]:

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import asdict
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from runner.manifest.problems import Problem
-from runner.manifest.schema import Manifest, ProviderSpec
+from runner.manifest.values import Manifest, ProviderSpec
 from runner.manifest.yamlpos import Located
 from runner.types import (
     DownloadConfig,
@@ -38,7 +39,7 @@ def build_settings(
     out_dir: Path | None,
     env: Mapping[str, str],
 ) -> tuple[JobSettings, list[Problem]]:
-    """JobSettings for a validated manifest, and the problems of values pydantic cannot judge."""
+    """JobSettings for a validated manifest, and the problems of values its schema cannot judge."""
     provider, problems = _provider(manifest.provider, located, env)
     name = manifest.name if manifest.name is not None else manifest_path.stem
     problems += _name_problems(name, located)
@@ -53,11 +54,11 @@ def build_settings(
         provider=provider,
         concurrency=manifest.concurrency,
         max_pending_tasks=manifest.max_pending_tasks,
-        rate_limit=RateLimitConfig(**manifest.rate_limit.model_dump()),
+        rate_limit=RateLimitConfig(**asdict(manifest.rate_limit)),
         budget_usd=manifest.budget_usd,
-        retry=RetryConfig(**manifest.retry.model_dump()),
-        poll=PollConfig(**manifest.poll.model_dump()),
-        download=DownloadConfig(**manifest.download.model_dump()),
+        retry=RetryConfig(**asdict(manifest.retry)),
+        poll=PollConfig(**asdict(manifest.poll)),
+        download=DownloadConfig(**asdict(manifest.download)),
     )
     return settings, problems
 
@@ -73,7 +74,7 @@ def _provider(
         return ProviderConfig(base_url=default_url.rstrip("/")), problems
     is_sim = spec.sim is not None
     base_url = spec.base_url or (SIM_BASE_URL if is_sim else default_url)
-    given_key_env = "api_key_env" in spec.model_fields_set
+    given_key_env = "api_key_env" in spec.given
     key_env = spec.api_key_env if given_key_env else (None if is_sim else DEFAULT_KEY_ENV)
     problems = _url_problems(base_url, located, None if spec.base_url else "OPENAI_BASE_URL")
     problems += _key_env_problems(key_env, located)

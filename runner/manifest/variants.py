@@ -7,18 +7,16 @@ documented to refuse becomes a Problem naming the model and the key, at the YAML
 
 from __future__ import annotations
 
-import difflib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
 from runner.catalog import ModelSpec, SizeParam, known_models, lookup, runner_rejects, size_problem
 from runner.catalog import size_request_params as size_keys
-from runner.manifest.problems import KeyPath, Problem, format_key
-from runner.manifest.pyderrors import show
-from runner.manifest.schema import Manifest, ModelEntry
+from runner.manifest.problems import KeyPath, Problem, format_key, show
+from runner.manifest.values import Manifest, ModelEntry
 from runner.manifest.yamlpos import Located
 
 _GLOBAL_PARAM = (
@@ -178,7 +176,7 @@ def _size_labels(
 ) -> list[str | None]:
     if entry.sizes is not None:
         path: KeyPath = ("models", i, "sizes")
-        labels: list[str] = entry.sizes
+        labels: Sequence[str] = entry.sizes
     elif manifest.sizes is not None:
         path, labels = ("sizes",), manifest.sizes
     else:
@@ -193,7 +191,7 @@ def _size_labels(
 
 
 def _size_message(
-    model: str, spec: ModelSpec | None, labels: list[str], j: int, *, global_sizes: bool
+    model: str, spec: ModelSpec | None, labels: Sequence[str], j: int, *, global_sizes: bool
 ) -> str | None:
     label = labels[j]
     if label in labels[:j]:
@@ -237,6 +235,8 @@ def _duplicate_cells(cells: list[Cell], located: Located) -> list[Problem]:
 def _model_warnings(model: str, base_url: str, manifest: Manifest, found: _Found) -> None:
     spec = lookup(model)
     if spec is None:
+        import difflib  # only an unknown model needs it
+
         priced = "priced from `pricing`" if model in manifest.pricing else "not priced"
         close = difflib.get_close_matches(model, known_models(), n=1, cutoff=0.8)
         hint = f" (did you mean '{close[0]}'?)" if close else ""

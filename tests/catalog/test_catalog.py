@@ -220,3 +220,12 @@ def test_extends_does_not_inherit_aliases() -> None:
     """A model built on another keeps its own aliases only."""
     models = {"a": {"aliases": ["x"], "mode": "sync"}, "b": {"extends": "a"}}
     assert _merged(models, "b", ()) == {"mode": "sync", "extends": "a"}
+
+
+def test_the_fast_yaml_parser_reads_the_catalog_as_the_pure_one_does() -> None:
+    """libyaml (used when PyYAML has it, for start-up time) and pure PyYAML agree on models.yaml."""
+    text = CATALOG_PATH.read_bytes()
+    fast = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    pure = yaml.load(text, Loader=yaml.SafeLoader)
+    assert fast == pure
+    assert repr(fast) == repr(pure)  # same key order and the same types (1 is not 1.0)
