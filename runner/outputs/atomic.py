@@ -9,8 +9,7 @@ the streaming form (:class:`AtomicWriter`) used for files too large to hold in m
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import hashlib
+import functools
 import os
 import secrets
 from collections.abc import Callable
@@ -18,7 +17,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO, Self
 
-_CHUNK = 1 << 20  # read size when comparing with an existing file
+_CHUNK = 1 << 20  # read size when comparing with or copying from an existing file
 _BUFFER = 1 << 20  # write buffer of the streaming form: few syscalls for millions of rows
 
 
@@ -49,31 +48,40 @@ def write_atomic(path: Path, data: bytes, *, sync: bool = True) -> bool:
 class AtomicWriter:
     """Stream bytes into a temp file, then rename it over ``path`` only if the content changed.
 
-    ``with AtomicWriter(path) as f: f.write(chunk)``. On a clean exit the bytes written are
-    compared with the existing file (size first, then SHA-256), and the temp file either replaces
-    it or is discarded. On an exception the temp file is always discarded and the target is left
-    as it was. ``changed`` tells which happened.
+    ``with AtomicWriter(path) as f: f.write(chunk)``. While the bytes written match the existing
+    file they are only compared with it, not written: an unchanged million-row file costs one
+    read. At the first difference the temp file starts as a kernel-side copy of the matching
+    prefix. On a clean exit the temp file replaces the target; on an exception it is always
+    discarded and the target is left as it was. ``changed`` tells which happened.
     """
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.changed = False
+        self._entered = False
+        self._old: BinaryIO | None = None  # the existing file, while it matches what was written
+        self._matched = 0  # bytes of it that matched
         self._tmp: Path | None = None
         self._file: BinaryIO | None = None
-        self._hash = hashlib.sha256()
-        self._size = 0
 
     def __enter__(self) -> Self:
-        self._tmp, self._file = _open_temp(self.path)
+        self._entered = True
+        self._old = _open_existing(self.path)
+        if self._old is None:
+            self._tmp, self._file = _open_temp(self.path)
         return self
 
     def write(self, data: bytes) -> int:
         """Append ``data``; returns the number of bytes written."""
-        if self._file is None:
+        if not self._entered:
             raise RuntimeError("AtomicWriter.write() outside its `with` block")
+        if self._old is not None:
+            if self._old.read(len(data)) == data:
+                self._matched += len(data)
+                return len(data)
+            self._diverge()
+        assert self._file is not None  # set by _diverge() or __enter__
         self._file.write(data)
-        self._hash.update(data)
-        self._size += len(data)
         return len(data)
 
     def __exit__(
@@ -82,24 +90,75 @@ class AtomicWriter:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        tmp, fileobj = self._tmp, self._file
-        self._tmp, self._file = None, None
-        if tmp is None or fileobj is None:
-            return
+        self._entered = False
         try:
-            self.changed = exc_type is None and self._finish(tmp, fileobj)
+            if exc_type is None:
+                self.changed = self._finish()
         finally:
-            fileobj.close()
-            _discard(tmp)  # a no-op once renamed
+            self._close()
 
-    def _finish(self, tmp: Path, fileobj: BinaryIO) -> bool:
+    def _diverge(self) -> None:
+        """The output differs from the existing file: start the temp file with the prefix."""
+        old, self._old = self._old, None
+        assert old is not None
+        with old:
+            self._tmp, self._file = _open_temp(self.path)
+            _copy_prefix(old, self._file, self._matched)
+
+    def _finish(self) -> bool:
         """Rename the temp file over the target unless the target already holds these bytes."""
-        if _has_digest(self.path, self._size, self._hash.digest()):
-            return False
+        if self._old is not None:
+            if not self._old.read(1):
+                return False  # every byte matched, and the old file has no more
+            self._diverge()  # what was written is a strict prefix of the old file
+        tmp, fileobj = self._tmp, self._file
+        assert tmp is not None
+        assert fileobj is not None
         _flush_to_disk(fileobj)
         fileobj.close()
         _commit(tmp, self.path)
         return True
+
+    def _close(self) -> None:
+        """Release everything; the temp file is gone unless it was renamed into place."""
+        for stream in (self._old, self._file):
+            if stream is not None:
+                stream.close()
+        if self._tmp is not None:
+            _discard(self._tmp)  # a no-op once renamed
+        self._old, self._file, self._tmp = None, None, None
+
+
+def _open_existing(path: Path) -> BinaryIO | None:
+    """The target for comparison, if it is a regular file that can be read."""
+    try:
+        if not path.is_file():
+            return None
+        return path.open("rb", buffering=_CHUNK)
+    except OSError:
+        return None
+
+
+def _copy_prefix(source: BinaryIO, target: BinaryIO, size: int) -> None:
+    """Copy the first ``size`` bytes of ``source`` into the new, still empty ``target``."""
+    src, dst = source.fileno(), target.fileno()
+    offset = 0
+    try:
+        while offset < size:
+            copied = os.copy_file_range(src, dst, size - offset, offset)
+            if copied == 0:
+                break
+            offset += copied
+    except (AttributeError, OSError):  # no copy_file_range here, or not across these files
+        pass
+    target.seek(offset)  # through the buffered writer, so it knows where the copy ended
+    source.seek(offset)
+    while offset < size:
+        chunk = source.read(min(_CHUNK, size - offset))
+        if not chunk:
+            raise OSError(f"{source.name}: shrank while being compared")
+        target.write(chunk)
+        offset += len(chunk)
 
 
 def _open_temp(path: Path) -> tuple[Path, BinaryIO]:
@@ -154,20 +213,6 @@ def _has_bytes(path: Path, data: bytes) -> bool:
         return False
 
 
-def _has_digest(path: Path, size: int, digest: bytes) -> bool:
-    """True if ``path`` is a regular file of ``size`` bytes whose SHA-256 is ``digest``."""
-    try:
-        if not path.is_file() or path.stat().st_size != size:
-            return False
-        hasher = hashlib.sha256()
-        with path.open("rb") as existing:
-            while chunk := existing.read(_CHUNK):
-                hasher.update(chunk)
-        return hasher.digest() == digest
-    except OSError:
-        return False
-
-
 def sweep_temp_files(directory: Path) -> int:
     """Deletes temp files a killed writer left in ``directory``; only safe under the dir's lock."""
     removed = 0
@@ -182,21 +227,22 @@ def sync_filesystem(directory: Path) -> None:
 
     Linux's syncfs(2) flushes one filesystem in one call; elsewhere, os.sync() flushes all.
     """
+    syncfs = _load_syncfs()
     fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     try:
-        if _SYNCFS is None or _SYNCFS(fd) != 0:
+        if syncfs is None or syncfs(fd) != 0:
             os.sync()
     finally:
         os.close(fd)
 
 
+@functools.cache
 def _load_syncfs() -> Callable[[int], int] | None:
+    import ctypes  # here, not at the top: most commands never sync a filesystem
+
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         fn: Callable[[int], int] = libc.syncfs
     except (OSError, AttributeError):
         return None
     return fn
-
-
-_SYNCFS = _load_syncfs()

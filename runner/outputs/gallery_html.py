@@ -45,15 +45,15 @@ def esc(value: Any) -> str:
     return html.escape(str(value), quote=True)
 
 
-def render_page(data: GalleryData) -> str:
+def render_page(data: GalleryData, job: str) -> str:
     """The whole page as one string; equal data gives an equal string."""
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{esc(data.job)} · gallery</title>",
+        f"<title>{esc(job)} · gallery</title>",
         f"<style>{CSS}</style></head><body>",
-        f"<h1>{esc(data.job)}</h1>",
+        f"<h1>{esc(job)}</h1>",
         *_summary(data),
         *_grid(data),
         *_failures(data),

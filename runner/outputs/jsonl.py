@@ -105,12 +105,13 @@ def sorted_images(record: ItemRecord) -> list[StoredImage]:
 def dumps_line(row: Mapping[str, Any]) -> bytes:
     """One JSON line, UTF-8; ``row``'s nested values must already be :func:`canonical`."""
     try:
-        return (_dumps(row, ascii_only=False) + "\n").encode("utf-8")
+        return (dumps_json(row) + "\n").encode("utf-8")
     except UnicodeEncodeError:  # a lone surrogate in user text: escape it to stay valid UTF-8
-        return (_dumps(row, ascii_only=True) + "\n").encode("ascii")
+        return (dumps_json(row, ascii_only=True) + "\n").encode("ascii")
 
 
-def _dumps(value: Any, *, ascii_only: bool) -> str:
+def dumps_json(value: Any, *, ascii_only: bool = False) -> str:
+    """``value`` (already :func:`canonical`) as the compact JSON text the files hold."""
     return json.dumps(
         value,
         ensure_ascii=ascii_only,

@@ -14,13 +14,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Self, TextIO
+from typing import TYPE_CHECKING, Self, TextIO
 
-from rich.console import Console, Group
-from rich.live import Live
-from rich.progress_bar import ProgressBar
-from rich.table import Table
-from rich.text import Text
+if TYPE_CHECKING:
+    from rich.console import Group
+    from rich.live import Live
 
 LIVE_REFRESH_S = 0.25  # a terminal redraw at most four times a second
 
@@ -119,6 +117,10 @@ class ProgressDisplay:
 
     def __enter__(self) -> Self:
         if self.is_live:
+            # rich is imported only here: a quiet or logged run never pays ~20 ms for it
+            from rich.console import Console
+            from rich.live import Live
+
             console = Console(
                 file=self._stream,
                 force_terminal=True,
@@ -170,6 +172,11 @@ class ProgressDisplay:
 
 def _renderable(snap: ProgressSnapshot) -> Group:
     """The live display: the bar, then the counts, then rate, spend and ETA (each under 80 cols)."""
+    from rich.console import Group  # loaded already by the live display that calls this
+    from rich.progress_bar import ProgressBar
+    from rich.table import Table
+    from rich.text import Text
+
     bar = ProgressBar(total=max(snap.total, 1), completed=snap.finished, width=40)
     percent = 100.0 * snap.finished / snap.total if snap.total else 100.0
     top = Table.grid(padding=(0, 1))

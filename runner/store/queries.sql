@@ -129,3 +129,15 @@ SELECT started_at, finished_at, exit_code FROM runs ORDER BY run_id DESC LIMIT 1
 
 -- name: finish_run
 UPDATE runs SET finished_at = ?, exit_code = ? WHERE run_id = ?;
+
+-- name: output_rows
+-- The items of one state with their images (done items only), in manifest order straight from the
+-- (state, gen, seq) index: outputs merge the states by seq rather than have SQLite sort a million
+-- joined rows. Column order is runner.store.readers.OutputRow's.
+SELECT i.seq, i.item_id, i.state, i.model, i.size, i.prompt, i.prompt_id, i.params, i.meta,
+       i.repeat, i.attempts, i.task_id, i.cost_usd, i.usage, i.error, i.finished_at,
+       m.image_index, m.file_name, m.format, m.width, m.height, m.bytes, m.sha256,
+       m.revised_prompt
+FROM items i LEFT JOIN images m ON m.item_id = i.item_id AND i.state = 'done'
+WHERE i.state = ? AND i.gen = ?
+ORDER BY i.seq;

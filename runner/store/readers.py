@@ -7,23 +7,19 @@ flat in memory.
 
 from __future__ import annotations
 
+import functools
+import heapq
+import itertools
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple, cast
 
 from runner.store.queries import Q
 from runner.types import ErrorInfo, ItemRecord, ItemState, StoredImage, WorkItem
-
-_RECORDS = """
-SELECT i.*, m.image_index, m.file_name, m.format, m.width, m.height, m.bytes, m.sha256,
-       m.revised_prompt
-FROM items i LEFT JOIN images m ON m.item_id = i.item_id AND i.state = 'done'
-WHERE i.gen = ?
-ORDER BY i.seq, m.image_index
-"""
 
 
 def connect_ro(path: Path, *, owner: bool = False) -> sqlite3.Connection:
@@ -59,48 +55,100 @@ def work_item(row: sqlite3.Row | Any) -> WorkItem:
     )
 
 
-def _image(row: sqlite3.Row) -> StoredImage:
-    return StoredImage(
-        item_id=row["item_id"],
-        image_index=row["image_index"],
-        file_name=row["file_name"],
-        format=row["format"],
-        width=row["width"],
-        height=row["height"],
-        nbytes=row["bytes"],
-        sha256=row["sha256"],
-        revised_prompt=row["revised_prompt"],
+class OutputRow(NamedTuple):
+    """One row of the `output_rows` query: an item's columns, then one of its images (all None
+    for an item without images). JSON columns keep the store's text, so a consumer that only
+    copies them never parses them. A NamedTuple rather than a dataclass: a million are built per
+    run, at C speed."""
+
+    seq: int
+    item_id: str
+    state: str
+    model: str
+    size: str | None
+    prompt: str
+    prompt_id: str | None
+    params: str  # JSON, as stored
+    meta: str  # JSON, as stored
+    repeat: int
+    attempts: int
+    task_id: str | None
+    cost_usd: float | None
+    usage: str | None  # JSON, as stored
+    error: str | None  # JSON, as stored
+    finished_at: str | None
+    image_index: int | None
+    file_name: str | None
+    format: str | None
+    width: int | None
+    height: int | None
+    nbytes: int | None
+    sha256: str | None
+    revised_prompt: str | None
+
+
+_SEQ = attrgetter("seq")
+_ITEM_ID = attrgetter("item_id")
+_IMAGE_INDEX = attrgetter("image_index")
+
+
+def iter_output_items(conn: sqlite3.Connection) -> Iterator[tuple[OutputRow, ...]]:
+    """Every item of the current generation in manifest order, as its rows: one per image, in
+    image_index order (one row with no image for an item without images). Streams."""
+    gen = current_gen(conn)
+    rows = heapq.merge(*(_state_rows(conn, state, gen) for state in ItemState), key=_SEQ)
+    for _, group in itertools.groupby(rows, key=_ITEM_ID):
+        item = tuple(group)
+        yield item if len(item) == 1 else tuple(sorted(item, key=_IMAGE_INDEX))
+
+
+def _state_rows(conn: sqlite3.Connection, state: ItemState, gen: int) -> Iterator[OutputRow]:
+    cursor = conn.cursor()
+    cursor.row_factory = None  # plain tuples: OutputRow names them
+    return map(OutputRow._make, cursor.execute(Q["output_rows"], (state.value, gen)))
+
+
+def record_of(rows: Sequence[OutputRow]) -> ItemRecord:
+    """One item's rows (from :func:`iter_output_items`) as an ItemRecord, its JSON decoded."""
+    row = rows[0]
+    error = _loads(row.error)
+    item = WorkItem(
+        item_id=row.item_id,
+        seq=row.seq,
+        model=row.model,
+        prompt=row.prompt,
+        size=row.size,
+        params=json.loads(row.params),
+        prompt_id=row.prompt_id,
+        meta=json.loads(row.meta),
+        repeat=row.repeat,
     )
-
-
-def _record(row: sqlite3.Row, images: tuple[StoredImage, ...]) -> ItemRecord:
-    error = _loads(row["error"])
     return ItemRecord(
-        item=work_item(row),
-        state=ItemState(row["state"]),
-        attempts=row["attempts"],
-        task_id=row["task_id"],
-        cost_usd=row["cost_usd"],
-        usage=_loads(row["usage"]),
+        item=item,
+        state=ItemState(row.state),
+        attempts=row.attempts,
+        task_id=row.task_id,
+        cost_usd=row.cost_usd,
+        usage=_loads(row.usage),
         error=ErrorInfo.from_json(error) if error else None,
-        finished_at=row["finished_at"],
-        images=images,
+        finished_at=row.finished_at,
+        images=tuple(_image(r) for r in rows if r.file_name is not None),
     )
+
+
+# An image's columns, NOT NULL in the images table, so set wherever the join found an image.
+_ImageColumns = tuple[int, str, str, int, int, int, str, str | None]
+_FIRST_IMAGE_COLUMN = OutputRow._fields.index("image_index")
+
+
+def _image(row: OutputRow) -> StoredImage:
+    columns = cast(_ImageColumns, row[_FIRST_IMAGE_COLUMN:])
+    return StoredImage(row.item_id, *columns)
 
 
 def iter_records(conn: sqlite3.Connection) -> Iterator[ItemRecord]:
-    """Every item in manifest order with its images; one pass over a join, grouped as it streams."""
-    current: sqlite3.Row | None = None
-    images: list[StoredImage] = []
-    for row in conn.execute(_RECORDS, (current_gen(conn),)):
-        if current is not None and row["item_id"] != current["item_id"]:
-            yield _record(current, tuple(images))
-            images = []
-        current = row
-        if row["file_name"] is not None:
-            images.append(_image(row))
-    if current is not None:
-        yield _record(current, tuple(images))
+    """Every item in manifest order with its images, decoded; streams."""
+    return map(record_of, iter_output_items(conn))
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,19 +178,31 @@ class Totals:
 def _usage_by_model(conn: sqlite3.Connection) -> dict[str, dict[str, int]]:
     totals: dict[str, dict[str, int]] = {}
     for model, text in conn.execute(Q["usage_rows"], (current_gen(conn),)):
-        usage = json.loads(text)
         acc = totals.setdefault(model, {})
-        for key in ("input_tokens", "output_tokens", "total_tokens"):
-            if isinstance(usage.get(key), int):
-                acc[key] = acc.get(key, 0) + usage[key]
+        for key, value in _token_counts(text):
+            acc[key] = acc.get(key, 0) + value
     return dict(sorted(totals.items()))
 
 
-def read_totals(conn: sqlite3.Connection) -> Totals:
+@functools.lru_cache(maxsize=4096)
+def _token_counts(usage_json: str) -> tuple[tuple[str, int], ...]:
+    """The token counts of one stored usage. Cached: a job's answers repeat the same few usages
+    (same size and quality, similar prompts), and a million rows need not be parsed a million
+    times."""
+    usage = json.loads(usage_json)
+    keys = ("input_tokens", "output_tokens", "total_tokens")
+    return tuple((key, usage[key]) for key in keys if isinstance(usage.get(key), int))
+
+
+def read_totals(conn: sqlite3.Connection, *, images: int | None = None) -> Totals:
+    """Whole-job figures. ``images``: the count of done items' images when the caller has just
+    counted them (the output pass does), which spares a join over every image."""
     gen = (current_gen(conn),)
+    if images is None:
+        images = int(conn.execute(Q["image_count"], gen).fetchone()[0])
     return Totals(
         by_state={state: count for state, count, _ in conn.execute(Q["counts_by_state"], gen)},
-        images=int(conn.execute(Q["image_count"], gen).fetchone()[0]),
+        images=images,
         cost_by_model={m: round(float(c), 8) for m, c in conn.execute(Q["cost_by_model"], gen)},
         usage_by_model=_usage_by_model(conn),
         counters={name: value for name, value in conn.execute(Q["counters"])},

@@ -156,3 +156,60 @@ def test_atomic_writer_write_outside_block_is_an_error(tmp_path: Path) -> None:
     """Writing before entering the block is a programming error, not a silent no-op."""
     with pytest.raises(RuntimeError, match="outside"):
         AtomicWriter(tmp_path / "f").write(b"x")
+
+
+def stream_into(target: Path, data: bytes, chunk: int = 4096) -> AtomicWriter:
+    """Write ``data`` through an AtomicWriter in ``chunk``-sized pieces."""
+    with AtomicWriter(target) as out:
+        for start in range(0, len(data), chunk):
+            out.write(data[start : start + chunk])
+    return out
+
+
+def numbered_lines(count: int, tag: str = "") -> bytes:
+    return b"".join(f'{{"row":{i}{tag}}}\n'.encode() for i in range(count))
+
+
+def test_atomic_writer_writes_nothing_while_the_bytes_match(tmp_path: Path) -> None:
+    """Bytes equal to the existing file's so far are compared only: no temp file appears."""
+    target = tmp_path / "metadata.jsonl"
+    target.write_bytes(b"one\ntwo\n")
+    with AtomicWriter(target) as out:
+        out.write(b"one\n")
+        out.write(b"two\n")
+        assert leftovers(tmp_path) == []
+    assert out.changed is False
+
+
+@pytest.mark.parametrize(
+    ("old", "new"), [(b"abc\ndef\n", b"abc\n"), (b"abc\n", b"abc\ndef\n"), (b"abc\n", b"")]
+)
+def test_atomic_writer_prefix_of_either_side_is_a_change(
+    tmp_path: Path, old: bytes, new: bytes
+) -> None:
+    """Output that stops short of the old file, or runs past it, replaces it."""
+    target = tmp_path / "f.jsonl"
+    target.write_bytes(old)
+    assert stream_into(target, new).changed is True
+    assert target.read_bytes() == new
+    assert leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("kernel_copy", [True, False])
+def test_atomic_writer_diverging_late_keeps_the_matched_prefix(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kernel_copy: bool
+) -> None:
+    """A file that differs after megabytes of matching rows gets those rows copied in place,
+    by copy_file_range or, where the kernel refuses, by plain reads."""
+    if not kernel_copy:
+
+        def refuse(*args: object) -> int:
+            raise OSError(18, "Invalid cross-device link")
+
+        monkeypatch.setattr(os, "copy_file_range", refuse)
+    target = tmp_path / "metadata.jsonl"
+    target.write_bytes(numbered_lines(150_000))
+    new = numbered_lines(100_000) + numbered_lines(60_000, tag=',"new":1')
+    assert stream_into(target, new, chunk=1000).changed is True
+    assert target.read_bytes() == new
+    assert leftovers(tmp_path) == []
