@@ -1,7 +1,5 @@
 """`python -m runner` is the `runner` command."""
 
-import sys
+from runner.cli import run_and_exit
 
-from runner.cli import main
-
-sys.exit(main())
+run_and_exit()
