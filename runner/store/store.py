@@ -62,8 +62,12 @@ def now_iso() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
+# Built once: json.dumps() with options builds an encoder per call, twice per item recorded.
+_ENCODE = json.JSONEncoder(separators=(",", ":"), sort_keys=True).encode
+
+
 def dumps(value: Any) -> str | None:
-    return None if value is None else json.dumps(value, separators=(",", ":"), sort_keys=True)
+    return None if value is None else _ENCODE(value)
 
 
 def _stmt(name: str, *params: Any, expect: int | None = 1) -> _Stmt:
@@ -186,6 +190,8 @@ class Store:
         await self.conn.execute("PRAGMA synchronous = NORMAL")
         try:
             await self._upsert_all(items, gen)
+        except BaseExceptionGroup as group:  # the chunk pipeline's task group wraps the error
+            raise group.exceptions[0] if len(group.exceptions) == 1 else group from None
         finally:
             with anyio.CancelScope(shield=True):
                 await self.conn.execute(f"PRAGMA synchronous = {self._synchronous}")
@@ -217,7 +223,12 @@ class Store:
     async def _insert_chunk(self, rows: list[tuple[Any, ...]]) -> None:
         if rows:
             await self.conn.execute("BEGIN IMMEDIATE")
-            await self.conn.executemany(Q["upsert_item"], rows)
+            try:
+                await self.conn.executemany(Q["upsert_item"], rows)
+            except BaseException:
+                with anyio.CancelScope(shield=True):
+                    await self._rollback()  # or restoring synchronous would fail, hiding this
+                raise
             await self.conn.execute("COMMIT")
 
     async def _count_items(self) -> int:

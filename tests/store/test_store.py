@@ -166,3 +166,13 @@ async def test_items_recorded_over_many_chunks_are_all_there_in_order(
         assert await store.sync_items((item(i) for i in range(60)), "fp2") == 10
         async with store.conn.execute("PRAGMA synchronous") as cursor:
             assert tuple(await cursor.fetchone() or ()) == (2,)  # FULL again after the bulk load
+
+
+@pytest.mark.asyncio
+async def test_a_failed_item_insert_reports_its_own_error(tmp_path: Path) -> None:
+    """An item SQLite cannot store fails the sync with SQLite's error, and leaves no items."""
+    bad = replace(item(1), prompt="\ud800")  # a lone surrogate cannot be encoded as UTF-8
+    async with open_store(tmp_path / "s.sqlite") as store:
+        with pytest.raises(UnicodeEncodeError):
+            await store.sync_items([item(0), bad], "fp1")
+        assert await store.count_states() == {}
