@@ -79,7 +79,19 @@ def _prompt(
     text = text.strip()
     if not text:
         return origin.at_line(line).problem("empty prompt")
+    for what, value in (("prompt", text), ("id", prompt_id)):
+        if value is not None and not value.isascii() and _unencodable(value):
+            # a JSON or YAML "\ud800" escape: no provider (nor item id) can take it
+            return origin.at_line(line).problem(f"{what} holds a lone surrogate, not text")
     return Prompt(text, prompt_id, meta, origin, line)
+
+
+def _unencodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 class LiteralSource(PromptSource):

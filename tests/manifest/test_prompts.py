@@ -254,3 +254,17 @@ def test_prompts_are_read_again_on_each_pass(ws: Workspace) -> None:
     assert prompts_of(job) == prompts_of(job)
     (ws.root / "jobs/a.txt").write_text("one\ntwo\nthree\n", encoding="utf-8")
     assert [p[0] for p in prompts_of(job)] == ["one", "two", "three"]
+
+
+def test_a_lone_surrogate_escape_is_a_problem_not_a_crash(ws: Workspace) -> None:
+    """A JSON or YAML \\ud800 escape (no valid text) is a problem naming the line, in any form."""
+    (ws.root / "jobs").mkdir()
+    (ws.root / "jobs/p.jsonl").write_text(
+        '{"prompt": "fine"}\n{"prompt": "a \\ud800 b"}\n{"prompt": "ok", "id": "x\\udfff"}\n'
+    )
+    manifest = 'prompts: [{file: p.jsonl}, "inline \\ud800"]\nmodels: [dall-e-2]\n'
+    assert ws.problems(manifest) == [
+        "jobs/job.yaml:1:28: prompts[1]: prompt holds a lone surrogate, not text",
+        "jobs/p.jsonl:2:1: prompts[0].file: prompt holds a lone surrogate, not text",
+        "jobs/p.jsonl:3:1: prompts[0].file: id holds a lone surrogate, not text",
+    ]
