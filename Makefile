@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench clean browser
+.PHONY: run test lint bench profile clean browser
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,10 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# Where B1's runner spends its main thread, by kind of work (py-spy): bench/profile-b1.md
+profile: $(STAMP)
+	$(BIN)/python -m bench.profile_b1
 
 browser:
 	bash scripts/install-browser.sh
