@@ -141,3 +141,8 @@ SELECT i.seq, i.item_id, i.state, i.model, i.size, i.prompt, i.prompt_id, i.para
 FROM items i LEFT JOIN images m ON m.item_id = i.item_id AND i.state = 'done'
 WHERE i.state = ? AND i.gen = ?
 ORDER BY i.seq;
+
+-- name: state_counts
+-- Counts alone come from the (state, gen, seq) index: a resumed 1M-item job counts in ~0.1 s,
+-- where counts_by_state's SUM(n) reads every row (~2 s) before the first request can leave.
+SELECT state, COUNT(*) FROM items WHERE gen = ? GROUP BY state;
