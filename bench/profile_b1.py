@@ -79,11 +79,12 @@ def render(counts: collections.Counter[str], items: int, wall_s: float) -> str:
         f"B1 runner profile: {items} items, {wall_s:.2f} s from start to exit under py-spy "
         f"({RATE} samples/s), {total} main-thread samples",
         "",
-        "| Main thread doing | Share | us per item |",
-        "|---|---:|---:|",
+        "| Main thread doing | Share | Seconds | us per item |",
+        "|---|---:|---:|---:|",
     ]
     for kind, n in counts.most_common():
-        lines.append(f"| {kind} | {n / total:.1%} | {n / RATE / items * 1e6:,.0f} |")
+        seconds = n / RATE
+        lines.append(f"| {kind} | {n / total:.1%} | {seconds:.2f} | {seconds / items * 1e6:,.0f} |")
     return "\n".join(lines) + "\n"
 
 
