@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import asdict
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -16,12 +15,8 @@ from runner.manifest.problems import Problem
 from runner.manifest.values import Manifest, ProviderSpec
 from runner.manifest.yamlpos import Located
 from runner.types import (
-    DownloadConfig,
     JobSettings,
-    PollConfig,
     ProviderConfig,
-    RateLimitConfig,
-    RetryConfig,
 )
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
@@ -54,11 +49,11 @@ def build_settings(
         provider=provider,
         concurrency=manifest.concurrency,
         max_pending_tasks=manifest.max_pending_tasks,
-        rate_limit=RateLimitConfig(**asdict(manifest.rate_limit)),
+        rate_limit=manifest.rate_limit,
         budget_usd=manifest.budget_usd,
-        retry=RetryConfig(**asdict(manifest.retry)),
-        poll=PollConfig(**asdict(manifest.poll)),
-        download=DownloadConfig(**asdict(manifest.download)),
+        retry=manifest.retry,
+        poll=manifest.poll,
+        download=manifest.download,
     )
     return settings, problems
 

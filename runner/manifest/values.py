@@ -16,6 +16,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from runner.types import DownloadConfig, PollConfig, RateLimitConfig, RetryConfig
+
 T = TypeVar("T")
 Reader = Callable[[Any], T]
 TOKEN_PRICES = ("input_per_mtok", "output_per_mtok", "image_input_per_mtok")
@@ -30,33 +32,6 @@ class ProviderSpec:
     headers: Mapping[str, str] = field(default_factory=dict)
     sim: Mapping[str, Any] | None = None
     given: frozenset[str] = field(default=frozenset(), metadata=_NOT_DUMPED)  # keys written
-
-
-@dataclass(frozen=True, slots=True)
-class RateLimitSpec:
-    requests_per_minute: float | None = None
-    images_per_minute: float | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class RetrySpec:
-    max_attempts: int = 5
-    backoff_s: float = 1.0
-    max_backoff_s: float = 60.0
-
-
-@dataclass(frozen=True, slots=True)
-class PollSpec:
-    interval_s: float = 3.0
-    max_interval_s: float = 30.0
-    timeout_s: float = 1800.0
-    concurrency: int = 32
-
-
-@dataclass(frozen=True, slots=True)
-class DownloadSpec:
-    concurrency: int = 16
-    max_bytes: int = 50 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,11 +73,11 @@ class Manifest:
     provider: ProviderSpec | str | None = None  # a str is always "sim"
     concurrency: int = 8
     max_pending_tasks: int = 200
-    rate_limit: RateLimitSpec = field(default_factory=RateLimitSpec)
+    rate_limit: RateLimitConfig = field(default_factory=RateLimitConfig)
     budget_usd: float | None = None
-    retry: RetrySpec = field(default_factory=RetrySpec)
-    poll: PollSpec = field(default_factory=PollSpec)
-    download: DownloadSpec = field(default_factory=DownloadSpec)
+    retry: RetryConfig = field(default_factory=RetryConfig)
+    poll: PollConfig = field(default_factory=PollConfig)
+    download: DownloadConfig = field(default_factory=DownloadConfig)
     sizes: tuple[str, ...] | None = None
     params: Mapping[str, Any] = field(default_factory=dict)
     repeats: int = 1
@@ -335,7 +310,7 @@ _manifest = _object(
         "concurrency": _pos_int,
         "max_pending_tasks": _pos_int,
         "rate_limit": _object(
-            RateLimitSpec,
+            RateLimitConfig,
             {
                 "requests_per_minute": _optional(_pos_float),
                 "images_per_minute": _optional(_pos_float),
@@ -343,11 +318,11 @@ _manifest = _object(
         ),
         "budget_usd": _optional(_pos_float),
         "retry": _object(
-            RetrySpec,
+            RetryConfig,
             {"max_attempts": _pos_int, "backoff_s": _pos_float, "max_backoff_s": _pos_float},
         ),
         "poll": _object(
-            PollSpec,
+            PollConfig,
             {
                 "interval_s": _pos_float,
                 "max_interval_s": _pos_float,
@@ -355,7 +330,7 @@ _manifest = _object(
                 "concurrency": _pos_int,
             },
         ),
-        "download": _object(DownloadSpec, {"concurrency": _pos_int, "max_bytes": _pos_int}),
+        "download": _object(DownloadConfig, {"concurrency": _pos_int, "max_bytes": _pos_int}),
         "prompts": _tuple(_prompt),
         "models": _tuple(_model),
         "sizes": _optional(_tuple(_str)),
