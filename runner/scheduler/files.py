@@ -17,6 +17,7 @@ from pathlib import Path
 
 import anyio
 
+from runner.groupcommit import GroupCommit
 from runner.outputs.atomic import sync_filesystem
 from runner.types import DecodedImage, StoredImage
 
@@ -110,42 +111,22 @@ class ImageWriter:
     def __init__(self, out_dir: Path) -> None:
         self._out_dir = out_dir
         self._images_dir = str(out_dir / IMAGES_DIR)
-        self._queue: list[_Order] = []
-        self._wakeup = anyio.Event()
-        self._batch_done = anyio.Event()  # the event of the batch being queued
-        self._closing = False
+        self._syncs = GroupCommit(self._write_batch)
         (out_dir / IMAGES_DIR).mkdir(parents=True, exist_ok=True)
 
     async def write(self, item_id: str, images: Sequence[DecodedImage]) -> list[StoredImage]:
-        if self._closing:
+        if self._syncs.closing:
             raise RuntimeError("the image writer is closed")
         order = _Order(item_id, images)
         if sum(image.nbytes for image in images) <= INLINE_WRITE_BYTES:
             order.write(self._images_dir)
-        self._queue.append(order)
-        self._wakeup.set()
-        await self._batch_done.wait()
+        await self._syncs.submit(order)
         if order.error is not None:
             raise order.error
         return order.stored
 
-    async def _run(self) -> None:
-        while True:
-            await self._wakeup.wait()
-            self._wakeup = anyio.Event()
-            batch, self._queue = self._queue, []
-            done, self._batch_done = self._batch_done, anyio.Event()
-            if batch:
-                # shielded: callers are waiting on these files even while the run is cancelled
-                with anyio.CancelScope(shield=True):
-                    await anyio.to_thread.run_sync(_write_batch, self._out_dir, batch)
-            done.set()
-            if self._closing and not self._queue:
-                return
-
-    def _close(self) -> None:
-        self._closing = True
-        self._wakeup.set()
+    async def _write_batch(self, batch: list[_Order]) -> None:
+        await anyio.to_thread.run_sync(_write_batch, self._out_dir, batch)
 
 
 @asynccontextmanager
@@ -153,8 +134,8 @@ async def open_image_writer(out_dir: Path) -> AsyncIterator[ImageWriter]:
     """An :class:`ImageWriter` whose writer task lives as long as the block."""
     writer = ImageWriter(out_dir)
     async with anyio.create_task_group() as tg:
-        tg.start_soon(writer._run)
+        tg.start_soon(writer._syncs.run)
         try:
             yield writer
         finally:
-            writer._close()
+            writer._syncs.close()

@@ -25,6 +25,7 @@ from typing import Any
 import aiosqlite
 import anyio
 
+from runner.groupcommit import GroupCommit
 from runner.store.queries import Q
 from runner.store.schema import MIGRATIONS
 from runner.types import ErrorInfo, ErrorKind, ImageRef, ItemState, StoredImage, WorkItem
@@ -81,12 +82,7 @@ class Store:
         self.conn = conn
         self.path = path
         self._synchronous = synchronous
-        self._queue: list[_Unit] = []
-        self._wakeup = anyio.Event()
-        # One event per batch, not per unit: every caller queued together is released together,
-        # and an event per state change was a measurable share of B1's per-item cost.
-        self._batch_done = anyio.Event()
-        self._closing = False
+        self._commits = GroupCommit(self._commit_batch)
         self.commits = 0  # transactions committed (for benchmarks)
         self.gen = 0  # the manifest generation whose items are current
         self.on_change: Callable[[str, ItemState], None] | None = None  # after each commit
@@ -95,9 +91,7 @@ class Store:
 
     async def _apply(self, *stmts: _Stmt) -> None:
         unit = _Unit(list(stmts))
-        self._queue.append(unit)
-        self._wakeup.set()
-        await self._batch_done.wait()
+        await self._commits.submit(unit)
         if unit.error is not None:
             raise unit.error
 
@@ -107,20 +101,7 @@ class Store:
         if self.on_change is not None:
             self.on_change(item_id, state)
 
-    async def _writer(self) -> None:
-        while True:
-            await self._wakeup.wait()
-            self._wakeup = anyio.Event()
-            batch, self._queue = self._queue, []
-            done, self._batch_done = self._batch_done, anyio.Event()
-            if batch:
-                with anyio.CancelScope(shield=True):
-                    await self._commit_batch(batch, done)
-            done.set()  # nobody can wait on an empty batch's event; set it all the same
-            if self._closing and not self._queue:
-                return
-
-    async def _commit_batch(self, batch: list[_Unit], done: anyio.Event) -> None:
+    async def _commit_batch(self, batch: list[_Unit]) -> None:
         try:
             if not await self._try_grouped(batch):
                 await self._one_by_one(batch)
@@ -131,8 +112,6 @@ class Store:
                 unit.error = unit.error or exc
             if not isinstance(exc, Exception):
                 raise
-        finally:
-            done.set()
 
     async def _try_grouped(self, batch: list[_Unit]) -> bool:
         """Runs the batch as one executemany per statement; False if any CAS missed."""
@@ -167,10 +146,6 @@ class Store:
     async def _rollback(self) -> None:
         if self.conn.in_transaction:
             await self.conn.execute("ROLLBACK")
-
-    async def _close_writer(self) -> None:
-        self._closing = True
-        self._wakeup.set()
 
     # -- items in, before a run --------------------------------------------------------------
 
@@ -454,9 +429,8 @@ async def open_store(path: Path, *, synchronous: str = "FULL") -> AsyncIterator[
         store = Store(conn, path, synchronous)
         store.gen = int(await store.get_meta("gen") or 0)
         async with anyio.create_task_group() as tg:
-            tg.start_soon(store._writer)
+            tg.start_soon(store._commits.run)
             try:
                 yield store
             finally:
-                with anyio.CancelScope(shield=True):
-                    await store._close_writer()
+                store._commits.close()
