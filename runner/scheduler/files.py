@@ -1,15 +1,15 @@
 """Image files under <out>/images/, each written atomically and durably before its item is done.
 
-Writing is group-committed, like the state DB: items hand their decoded images to one
-:class:`ImageWriter`, and whoever finds no batch in progress writes everything queued in a single
-worker-thread hop (temp file, rename, for each image) and then makes the whole batch durable with
-one syncfs(2). Per image that is a few syscalls off the event loop, instead of a thread hop, two
-fsyncs and a GIL hand-over each (B1's profile had the event loop waiting on exactly those).
+Durability is group-committed, like the state DB: items hand their decoded images to one
+:class:`ImageWriter`, which writes them (temp file, rename) and makes each batch durable with one
+syncfs(2) in a worker thread, instead of two fsyncs per file. Where the files are created depends
+on what the kernel makes it cost: see :class:`ImageWriter`.
 """
 
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -25,6 +25,11 @@ IMAGES_DIR = "images"
 # Images up to this size (all of one item's) are written on the event loop, larger ones in the
 # writer's thread: page-cache writes of a few hundred KiB take well under a millisecond.
 INLINE_WRITE_BYTES = 256 * 1024
+# Above this (a moving average per item), creating files is slow in the kernel and the writer's
+# thread, where the syscalls overlap the event loop's work, is the cheaper place: ext4 takes up to
+# ten times longer within minutes of thousands of deletions (perf: recently_deleted()).
+SLOW_INLINE_WRITE_S = 250e-6
+PROBE_EVERY = 64  # while writes go to the thread, every 64th is written inline to re-measure
 
 
 def image_name(item_id: str, index: int, image: DecodedImage) -> str:
@@ -106,24 +111,36 @@ class ImageWriter:
 
     Small images are written on the event loop itself: four syscalls (~50 us) cost less than
     handing the GIL to a thread and back for each (B1: 150 us of loop time per item in a thread).
+    Unless the kernel is slow at it: while writing on the loop averages more than
+    ``SLOW_INLINE_WRITE_S`` per item, the files are created by the writer's thread instead.
     """
 
     def __init__(self, out_dir: Path) -> None:
         self._out_dir = out_dir
         self._images_dir = str(out_dir / IMAGES_DIR)
         self._syncs = GroupCommit(self._write_batch)
+        self._inline_s = 0.0  # moving average of one item's write on the event loop
+        self._small = 0  # small orders seen, for the periodic re-measure
         (out_dir / IMAGES_DIR).mkdir(parents=True, exist_ok=True)
 
     async def write(self, item_id: str, images: Sequence[DecodedImage]) -> list[StoredImage]:
         if self._syncs.closing:
             raise RuntimeError("the image writer is closed")
         order = _Order(item_id, images)
-        if sum(image.nbytes for image in images) <= INLINE_WRITE_BYTES:
+        if self._write_inline(order):
+            started = time.perf_counter()
             order.write(self._images_dir)
+            self._inline_s += (time.perf_counter() - started - self._inline_s) / 16
         await self._syncs.submit(order)
         if order.error is not None:
             raise order.error
         return order.stored
+
+    def _write_inline(self, order: _Order) -> bool:
+        if sum(image.nbytes for image in order.images) > INLINE_WRITE_BYTES:
+            return False
+        self._small += 1
+        return self._inline_s <= SLOW_INLINE_WRITE_S or self._small % PROBE_EVERY == 0
 
     async def _write_batch(self, batch: list[_Order]) -> None:
         await anyio.to_thread.run_sync(_write_batch, self._out_dir, batch)

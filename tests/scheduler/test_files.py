@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import io
+import threading
+import time
 from pathlib import Path
 
 import anyio
@@ -104,3 +106,26 @@ async def test_writes_queued_at_close_are_finished(tmp_path: Path) -> None:
     assert len(list((tmp_path / IMAGES_DIR).glob("item*-0.png"))) == 10
     with pytest.raises(RuntimeError, match="closed"):
         await writer.write("late", [png(1)])
+
+
+@pytest.mark.asyncio
+async def test_slow_file_creation_moves_to_the_writer_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When creating files on the event loop is slow, the writer's thread takes it over."""
+    loop_thread = threading.get_ident()
+    on_loop: list[bool] = []
+    real_write = files.write_file
+
+    def slow_write(directory: str, name: str, data: bytes) -> None:
+        on_loop.append(threading.get_ident() == loop_thread)
+        time.sleep(0.001)  # what ext4 does within minutes of mass deletions, made steady
+        real_write(directory, name, data)
+
+    monkeypatch.setattr(files, "write_file", slow_write)
+    async with open_image_writer(tmp_path) as writer:
+        for i in range(200):  # one at a time: each is written before the next is asked for
+            await writer.write(f"item{i:03d}", [png(i)])
+    assert all(on_loop[:3])  # on the loop until measured slow
+    assert on_loop.count(True) < 40  # the rest went to the thread, but for the re-measures
+    assert len(list((tmp_path / IMAGES_DIR).glob("item*-0.png"))) == 200
