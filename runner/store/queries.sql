@@ -87,7 +87,9 @@ UPDATE items SET state = 'ambiguous', error = ?, reserved_usd = 0, updated_at = 
 WHERE item_id = ? AND state = 'submitting';
 
 -- name: counts_by_state
-SELECT state, COUNT(*), COALESCE(SUM(n), 0) FROM items WHERE gen = ? GROUP BY state;
+-- From the (state, gen, seq) index alone: 0.06 s over a million items, where also summing n read
+-- every row (2.4 s) before a resumed run's first request and again for its report.
+SELECT state, COUNT(*) FROM items WHERE gen = ? GROUP BY state;
 
 -- name: done_by_model
 SELECT model, COUNT(*) FROM items WHERE state = 'done' AND gen = ? GROUP BY model;
@@ -141,8 +143,3 @@ SELECT i.seq, i.item_id, i.state, i.model, i.size, i.prompt, i.prompt_id, i.para
 FROM items i LEFT JOIN images m ON m.item_id = i.item_id AND i.state = 'done'
 WHERE i.state = ? AND i.gen = ?
 ORDER BY i.seq;
-
--- name: state_counts
--- Counts alone come from the (state, gen, seq) index: a resumed 1M-item job counts in ~0.1 s,
--- where counts_by_state's SUM(n) reads every row (~2 s) before the first request can leave.
-SELECT state, COUNT(*) FROM items WHERE gen = ? GROUP BY state;

@@ -201,7 +201,7 @@ def read_totals(conn: sqlite3.Connection, *, images: int | None = None) -> Total
     if images is None:
         images = int(conn.execute(Q["image_count"], gen).fetchone()[0])
     return Totals(
-        by_state={state: count for state, count, _ in conn.execute(Q["counts_by_state"], gen)},
+        by_state={state: count for state, count in conn.execute(Q["counts_by_state"], gen)},
         images=images,
         cost_by_model={m: round(float(c), 8) for m, c in conn.execute(Q["cost_by_model"], gen)},
         usage_by_model=_usage_by_model(conn),

@@ -320,7 +320,7 @@ class Store:
 
     async def count_states(self) -> dict[str, int]:
         """Items of the current manifest by state."""
-        return {r[0]: int(r[1]) for r in await self.fetch("state_counts", self.gen)}
+        return {r[0]: int(r[1]) for r in await self.fetch("counts_by_state", self.gen)}
 
     async def retry(self, which: str, item_id: str | None = None) -> int:
         """Puts failed or ambiguous items (or one item) back to pending; returns how many."""
