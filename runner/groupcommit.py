@@ -8,8 +8,9 @@ while the previous one is being flushed. Every caller queued together is release
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Generic, TypeVar
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Generic, Self, TypeVar
 
 import anyio
 
@@ -20,7 +21,8 @@ class GroupCommit(Generic[T]):
     """Queues work for ``flush``, which takes a whole batch and records outcomes on its items.
 
     ``flush`` runs shielded from cancellation: the callers of a batch wait on it even while the
-    run is being cancelled. Run :meth:`run` in a task group; :meth:`close` lets it drain and end.
+    run is being cancelled. ``async with commits.running():`` runs the writer task for a block;
+    or run :meth:`run` in a task group and call :meth:`close`, which lets it drain and end.
     """
 
     def __init__(self, flush: Callable[[list[T]], Awaitable[None]]) -> None:
@@ -57,3 +59,13 @@ class GroupCommit(Generic[T]):
     def close(self) -> None:
         self.closing = True
         self._wakeup.set()
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[Self]:
+        """Runs the writer task for the duration of the block; leaving it drains the queue."""
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(self.run)
+            try:
+                yield self
+            finally:
+                self.close()

@@ -90,7 +90,7 @@ class _Order:
         self.written = True
 
 
-def _write_batch(out_dir: Path, orders: list[_Order]) -> None:
+def _write_and_sync(out_dir: Path, orders: list[_Order]) -> None:
     """Runs in a worker thread: the orders not yet written, then one sync covering them all."""
     for order in orders:
         if not order.written:
@@ -143,16 +143,12 @@ class ImageWriter:
         return self._inline_s <= SLOW_INLINE_WRITE_S or self._small % PROBE_EVERY == 0
 
     async def _write_batch(self, batch: list[_Order]) -> None:
-        await anyio.to_thread.run_sync(_write_batch, self._out_dir, batch)
+        await anyio.to_thread.run_sync(_write_and_sync, self._out_dir, batch)
 
 
 @asynccontextmanager
 async def open_image_writer(out_dir: Path) -> AsyncIterator[ImageWriter]:
     """An :class:`ImageWriter` whose writer task lives as long as the block."""
     writer = ImageWriter(out_dir)
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(writer._syncs.run)
-        try:
-            yield writer
-        finally:
-            writer._syncs.close()
+    async with writer._syncs.running():
+        yield writer

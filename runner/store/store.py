@@ -428,9 +428,5 @@ async def open_store(path: Path, *, synchronous: str = "FULL") -> AsyncIterator[
         await _migrate(conn)
         store = Store(conn, path, synchronous)
         store.gen = int(await store.get_meta("gen") or 0)
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(store._commits.run)
-            try:
-                yield store
-            finally:
-                store._commits.close()
+        async with store._commits.running():
+            yield store
