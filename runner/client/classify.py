@@ -20,7 +20,7 @@ from __future__ import annotations
 import enum
 import json
 import ssl
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,7 +38,7 @@ from runner.client.errors import (
     parse_retry_after,
     sanitize_message,
 )
-from runner.client.transport import Reply
+from runner.client.transport import RemoteFailure, Reply
 
 FATAL_CODES = frozenset(
     {
@@ -120,19 +120,46 @@ def classify_error_payload(
 
 def classify_transport_error(exc: Exception, secret: str | None) -> ProviderError:
     """The exception for an exchange that produced no HTTP answer at all."""
-    chain = list(_causes(exc))
     detail = sanitize_message(str(exc) or type(exc).__name__, secret)
+    return _BY_KIND[failure_kind(exc)](detail)
+
+
+def failure_kind(exc: BaseException) -> str:
+    """What a failed exchange amounts to, as one word that survives a trip between processes.
+
+    ``tls`` and ``bad_url`` stop the run; ``connect`` means the request never left; ``timeout``
+    and ``lost`` mean it may have reached the provider (ambiguous).
+    """
+    if isinstance(exc, RemoteFailure):  # already decided, by the HTTP worker process
+        return exc.kind
+    chain = list(_causes(exc))
     if any(isinstance(e, ssl.SSLCertVerificationError) for e in chain):
-        return FatalError(f"TLS certificate rejected: {detail}", code="tls_certificate", sent=False)
+        return "tls"
     if any(isinstance(e, _BAD_URL) for e in chain):
-        return FatalError(f"request could not be built: {detail}", code="bad_url", sent=False)
+        return "bad_url"
     deciding = _deciding(chain)
     if any(isinstance(e, _NEVER_SENT) for e in deciding):
-        return RetryableError(f"could not connect: {detail}", code="connect_error", sent=False)
+        return "connect"
     # aiohttp's SocketTimeoutError (no byte within sock_read) is a TimeoutError.
     if any(isinstance(e, TimeoutError) for e in deciding):
-        return AmbiguousError(f"no answer before the read timeout: {detail}", code="read_timeout")
-    return AmbiguousError(f"connection lost after sending: {detail}", code="connection_lost")
+        return "timeout"
+    return "lost"
+
+
+_BY_KIND: dict[str, Callable[[str], ProviderError]] = {
+    "tls": lambda d: FatalError(
+        f"TLS certificate rejected: {d}", code="tls_certificate", sent=False
+    ),
+    "bad_url": lambda d: FatalError(f"request could not be built: {d}", code="bad_url", sent=False),
+    "connect": lambda d: RetryableError(
+        f"could not connect: {d}", code="connect_error", sent=False
+    ),
+    "timeout": lambda d: AmbiguousError(
+        f"no answer before the read timeout: {d}", code="read_timeout"
+    ),
+    "lost": lambda d: AmbiguousError(f"connection lost after sending: {d}", code="connection_lost"),
+}
+FAILURE_KINDS = frozenset(_BY_KIND)
 
 
 def parse_error_body(content: bytes) -> ErrorBody:

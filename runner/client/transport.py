@@ -67,6 +67,18 @@ class BodyTooLargeError(Exception):
         self.limit = limit
 
 
+class RemoteFailure(ConnectionError):
+    """An exchange that failed in another process, carrying that process's verdict.
+
+    ``kind`` is one of :data:`runner.client.classify.FAILURE_KINDS`, decided where the aiohttp
+    exception was raised (see :mod:`runner.client.remote`); the message is that exception's.
+    """
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
 class Transport(Protocol):
     """What :class:`ProviderClient` needs from HTTP: open, one exchange at a time, close.
 
@@ -120,9 +132,13 @@ class AiohttpTransport:
         self._session: aiohttp.ClientSession | None = None
 
     async def __aenter__(self) -> Self:
+        self.open()
+        return self
+
+    def open(self) -> None:
+        """Opens the session (needs a running loop); ``async with`` calls this."""
         if self._session is None:
             self._session = self._open_session()
-        return self
 
     async def __aexit__(
         self,

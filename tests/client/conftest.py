@@ -10,6 +10,7 @@ import pytest_asyncio
 from aiohttp import web
 
 from runner.client import ProviderClient
+from runner.client.remote import ProcessTransport
 
 from .kit import API_KEY, ScriptServer, start_server
 
@@ -34,10 +35,19 @@ async def server(make_server: Callable[[], Awaitable[ScriptServer]]) -> ScriptSe
     return await make_server()
 
 
-@pytest_asyncio.fixture
-async def client(server: ScriptServer) -> AsyncIterator[ProviderClient]:
+@pytest_asyncio.fixture(params=["aiohttp", "process"])
+async def client(
+    server: ScriptServer, request: pytest.FixtureRequest
+) -> AsyncIterator[ProviderClient]:
+    """The client over each transport: in this process, and in the HTTP worker process (the
+    one runs use), so every behaviour tested through it holds for both."""
+    transport = ProcessTransport(timeout_s=5.0) if request.param == "process" else None
     async with ProviderClient(
-        server.base_url, API_KEY, timeout_s=5.0, headers={"X-Extra": "extra-value"}
+        server.base_url,
+        API_KEY,
+        timeout_s=5.0,
+        headers={"X-Extra": "extra-value"},
+        transport=transport,
     ) as provider:
         yield provider
 
