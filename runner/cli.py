@@ -10,10 +10,12 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from contextlib import nullcontext
 from typing import NoReturn
 
 from runner import commands
 from runner.api import UserError
+from runner.client.remote import prestarted
 from runner.store import DirectoryLocked, SchemaTooNew
 
 EXIT_USAGE = 2
@@ -145,7 +147,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return commands.dispatch(args)
+        with prestarted() if args.command == "run" else nullcontext():
+            return commands.dispatch(args)
     except (UserError, DirectoryLocked, SchemaTooNew) as exc:
         for line in str(exc).splitlines():
             print(f"runner: error: {line}", file=sys.stderr)

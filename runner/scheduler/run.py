@@ -16,6 +16,7 @@ import anyio
 from anyio.abc import TaskGroup
 
 from runner.client import ProviderClient
+from runner.client.remote import ProcessTransport
 from runner.log import RunLog, open_run_log
 from runner.outputs import ProgressDisplay, ProgressSnapshot, RunSummary
 from runner.outputs.atomic import sweep_temp_files
@@ -108,6 +109,10 @@ async def _drive_all(store: Store, ctl: RunControl, opts: RunOptions, log: RunLo
             headers=s.provider.headers,
             max_connections=s.concurrency + s.poll.concurrency + s.download.concurrency,
             max_download_bytes=s.download.max_bytes,
+            transport=ProcessTransport(
+                timeout_s=s.provider.timeout_s,
+                max_connections=s.concurrency + s.poll.concurrency + s.download.concurrency,
+            ),
         ) as client,
         open_image_writer(s.output_dir) as images,
     ):
