@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import itertools
 import json
+import sqlite3
 import time
 from collections import defaultdict
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import aiosqlite
 import anyio
@@ -29,6 +30,8 @@ from runner.groupcommit import GroupCommit
 from runner.store.queries import Q
 from runner.store.schema import MIGRATIONS
 from runner.types import ErrorInfo, ErrorKind, ImageRef, ItemState, StoredImage, WorkItem
+
+T = TypeVar("T")
 
 # Rows per transaction when recording a manifest, each chunk sorted by item_id: ids are hashes,
 # so unsorted rows land all over the primary key's B-tree. 1M items: 15 s with unsorted chunks of
@@ -69,6 +72,42 @@ _ENCODE = json.JSONEncoder(separators=(",", ":"), sort_keys=True).encode
 
 def dumps(value: Any) -> str | None:
     return None if value is None else _ENCODE(value)
+
+
+def _expected(stmts: list[_Stmt]) -> int | None:
+    """Rows the statements must change in all, or None when any may change none."""
+    checked = [s.expect for s in stmts if s.expect is not None]
+    return sum(checked) if len(checked) == len(stmts) else None
+
+
+async def in_db_thread(conn: aiosqlite.Connection, fn: Callable[..., T], *args: Any) -> T:
+    """``fn(sqlite3_connection, *args)`` on ``conn``'s own thread, in one hop from the loop.
+
+    aiosqlite has no public call for this; ``_execute`` is what each of its own methods uses.
+    It matters on the hot path: every await of a busy event loop waits its turn behind all the
+    ready tasks (milliseconds), and a transaction of four awaits kept its batch waiting for each.
+    """
+    run = cast(Callable[..., Awaitable[T]], conn._execute)
+    return await run(fn, conn._conn, *args)
+
+
+def _run_grouped(
+    db: sqlite3.Connection, plan: list[tuple[str, list[tuple[Any, ...]], int | None]]
+) -> bool:
+    """In the connection's thread: one transaction, rolled back at the first CAS miss."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        for sql, params, expected in plan:
+            cursor = db.executemany(sql, params)
+            if expected is not None and cursor.rowcount != expected:
+                db.execute("ROLLBACK")
+                return False
+    except BaseException:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+    return True
 
 
 def _stmt(name: str, *params: Any, expect: int | None = 1) -> _Stmt:
@@ -114,20 +153,18 @@ class Store:
                 raise
 
     async def _try_grouped(self, batch: list[_Unit]) -> bool:
-        """Runs the batch as one executemany per statement; False if any CAS missed."""
+        """Runs the batch as one executemany per statement; False if any CAS missed.
+
+        The whole transaction is one hop to the connection's thread: each await on the event
+        loop waits its turn behind every ready task (milliseconds when busy), and the batch's
+        items wait for all of them.
+        """
         groups: dict[str, list[_Stmt]] = defaultdict(list)
         for unit in batch:
             for stmt in unit.stmts:
                 groups[stmt.sql].append(stmt)
-        await self.conn.execute("BEGIN IMMEDIATE")
-        for sql, stmts in groups.items():
-            cur = await self.conn.executemany(sql, [s.params for s in stmts])
-            checked = [s.expect for s in stmts if s.expect is not None]
-            if len(checked) == len(stmts) and cur.rowcount != sum(checked):
-                await self._rollback()
-                return False
-        await self.conn.execute("COMMIT")
-        return True
+        plan = [(sql, [s.params for s in stmts], _expected(stmts)) for sql, stmts in groups.items()]
+        return await in_db_thread(self.conn, _run_grouped, plan)
 
     async def _one_by_one(self, batch: list[_Unit]) -> None:
         """The slow path after a CAS miss: a savepoint per unit, so only the stale one fails."""
