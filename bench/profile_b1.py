@@ -28,7 +28,10 @@ from bench.harness import REPO, SimOptions, SimProcess, child_env, write_job, wr
 
 # (kind, pattern over "function (file:line)" frames); the first kind matched, innermost first.
 KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("HTTP: client and aiohttp", re.compile(r"runner/client/(client|transport|answers)|aiohttp/")),
+    (
+        "HTTP: client and aiohttp",
+        re.compile(r"runner/client/(client|transport|answers|remote)|aiohttp/"),
+    ),
     ("image check and file write", re.compile(r"runner/client/images|runner/scheduler/files")),
     ("run.log", re.compile(r"runner/log\.py|structlog/")),
     ("state DB, event-loop side", re.compile(r"runner/store/|aiosqlite/")),

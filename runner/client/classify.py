@@ -20,11 +20,10 @@ from __future__ import annotations
 import enum
 import json
 import ssl
+import sys
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
-
-import aiohttp
 
 from runner.client.errors import (
     AmbiguousError,
@@ -55,16 +54,30 @@ INVALID_CODES = frozenset(
 )
 TASK_NOT_FOUND_CODES = frozenset({"async_task_not_found", "task_not_found"})
 
-# Exceptions a transport may raise for one exchange; anything else is a bug and propagates.
-TRANSPORT_ERRORS: tuple[type[Exception], ...] = (aiohttp.ClientError, TimeoutError, ConnectionError)
-# The request provably never left: connecting failed, or no pool slot/connection in time.
-# (ConnectionRefusedError decides only for a transport that raises it bare, not from aiohttp.)
-_NEVER_SENT: tuple[type[Exception], ...] = (
-    aiohttp.ClientConnectorError,
-    aiohttp.ConnectionTimeoutError,
-    ConnectionRefusedError,
-)
-_BAD_URL: tuple[type[Exception], ...] = (aiohttp.InvalidURL, aiohttp.NonHttpUrlClientError)
+
+def transport_errors() -> tuple[type[Exception], ...]:
+    """Exceptions a transport may raise for one exchange; anything else is a bug and propagates.
+
+    aiohttp's are among them only once aiohttp is loaded: until then none can exist, and a run's
+    own process (which sends through the HTTP worker) never loads it.
+    """
+    aiohttp = sys.modules.get("aiohttp")
+    builtin: tuple[type[Exception], ...] = (TimeoutError, ConnectionError)
+    return builtin if aiohttp is None else (aiohttp.ClientError, *builtin)
+
+
+def _never_sent() -> tuple[type[Exception], ...]:
+    """The request provably never left: connecting failed, or no pool slot/connection in time.
+    (ConnectionRefusedError decides only for a transport that raises it bare, not from aiohttp.)"""
+    aiohttp = sys.modules.get("aiohttp")
+    if aiohttp is None:
+        return (ConnectionRefusedError,)
+    return (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError, ConnectionRefusedError)
+
+
+def _bad_url() -> tuple[type[Exception], ...]:
+    aiohttp = sys.modules.get("aiohttp")
+    return () if aiohttp is None else (aiohttp.InvalidURL, aiohttp.NonHttpUrlClientError)
 
 
 class Endpoint(enum.Enum):
@@ -135,10 +148,10 @@ def failure_kind(exc: BaseException) -> str:
     chain = list(_causes(exc))
     if any(isinstance(e, ssl.SSLCertVerificationError) for e in chain):
         return "tls"
-    if any(isinstance(e, _BAD_URL) for e in chain):
+    if any(isinstance(e, _bad_url()) for e in chain):
         return "bad_url"
     deciding = _deciding(chain)
-    if any(isinstance(e, _NEVER_SENT) for e in deciding):
+    if any(isinstance(e, _never_sent()) for e in deciding):
         return "connect"
     # aiohttp's SocketTimeoutError (no byte within sock_read) is a TimeoutError.
     if any(isinstance(e, TimeoutError) for e in deciding):
@@ -254,5 +267,8 @@ def _causes(exc: BaseException) -> Iterator[BaseException]:
 
 
 def _deciding(chain: list[BaseException]) -> list[BaseException]:
+    aiohttp = sys.modules.get("aiohttp")
+    if aiohttp is None:
+        return chain
     aiohttp_errors: list[BaseException] = [e for e in chain if isinstance(e, aiohttp.ClientError)]
     return aiohttp_errors or chain

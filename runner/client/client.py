@@ -20,16 +20,15 @@ from yarl import URL
 
 from runner.client.answers import load_json, parse_models, parse_submission, parse_task_status
 from runner.client.classify import (
-    TRANSPORT_ERRORS,
     Endpoint,
     classify_response,
     classify_transport_error,
+    transport_errors,
 )
 from runner.client.errors import AmbiguousError, DownloadError, sanitize_message
 from runner.client.images import decode_image
 from runner.client.transport import (
     API_BODY_BYTES,
-    AiohttpTransport,
     BodyTooLargeError,
     Reply,
     Transport,
@@ -77,10 +76,8 @@ class ProviderClient:
         self._max_download_bytes = max_download_bytes
         self._generations_url = wire_url(self._base.endpoint("images/generations"))
         self._models_url = wire_url(self._base.endpoint("models"))
-        self._transport: Transport = transport or AiohttpTransport(
-            timeout_s=timeout_s,
-            connect_timeout_s=connect_timeout_s,
-            max_connections=max_connections,
+        self._transport: Transport = transport or _default_transport(
+            timeout_s, connect_timeout_s, max_connections
         )
 
     @property
@@ -147,7 +144,7 @@ class ProviderClient:
             # Answered 2xx, so possibly charged, but too large to be a real answer.
             message = f"answer larger than {exc.limit} bytes"
             raise AmbiguousError(message, http_status=exc.status, code="too_large") from exc
-        except TRANSPORT_ERRORS as exc:
+        except transport_errors() as exc:
             raise classify_transport_error(exc, self._secret) from exc
         if not reply.ok:
             raise classify_response(reply, endpoint, self._secret)
@@ -179,7 +176,7 @@ class ProviderClient:
                 http_status=exc.status,
                 code="too_large",
             ) from exc
-        except TRANSPORT_ERRORS as exc:
+        except transport_errors() as exc:
             detail = sanitize_message(str(exc) or type(exc).__name__, self._secret)
             raise DownloadError(f"image fetch failed: {detail}", code="fetch_failed") from exc
 
@@ -191,6 +188,16 @@ class ProviderClient:
             text or f"HTTP {reply.status} {reply.reason}".strip(), self._secret
         )
         raise DownloadError(f"image fetch failed: {excerpt}", http_status=reply.status)
+
+
+def _default_transport(
+    timeout_s: float, connect_timeout_s: float, max_connections: int
+) -> Transport:
+    from runner.client.aiohttp_transport import AiohttpTransport  # loads aiohttp: only if used
+
+    return AiohttpTransport(
+        timeout_s=timeout_s, connect_timeout_s=connect_timeout_s, max_connections=max_connections
+    )
 
 
 def _api_headers(extra: Mapping[str, str], secret: str | None) -> dict[str, str]:

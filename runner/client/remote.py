@@ -3,9 +3,9 @@
 Why: the runner's rate is bound by one event loop, and aiohttp's request path (request and
 response objects, header parsing, timers; TLS too against a real provider) was the largest part
 of its work in B1's profile. A :class:`ProcessTransport` hands each exchange to a child process
-(``python -m runner.client.worker``, running an :class:`~runner.client.transport.AiohttpTransport`)
-over a socket pair and gets the whole reply back, so that work runs on another core. What is left
-on the loop is one frame out and one frame in, batched per loop turn.
+(``python -m runner.client.worker``, running the aiohttp transport) over a socket pair and gets
+the whole reply back, so that work runs on another core. What is left on the loop is one frame
+out and one frame in, batched per loop turn. This process never imports aiohttp (~0.2 s).
 
 Wire format: a 4-byte big-endian length, then a :mod:`marshal`-ed tuple. Both ends are the same
 interpreter, so marshal's format is shared; it is several times faster than pickle and builds only
@@ -118,9 +118,9 @@ class FrameChannel(asyncio.Protocol):
 class ProcessTransport:
     """A :class:`~runner.client.transport.Transport` whose aiohttp session lives in a child.
 
-    Takes the same settings as :class:`~runner.client.transport.AiohttpTransport` and behaves
-    the same to its caller: a reply for any status, :class:`BodyTooLargeError` past the cap, and
-    failures without an answer as :class:`RemoteFailure` (a ``ConnectionError``).
+    Takes the aiohttp transport's settings and behaves the same to its caller: a reply for
+    any status, :class:`BodyTooLargeError` past the cap, and failures without an answer as
+    :class:`RemoteFailure` (a ``ConnectionError``).
     """
 
     def __init__(

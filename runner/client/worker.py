@@ -1,10 +1,10 @@
 """The HTTP worker process behind :class:`runner.client.remote.ProcessTransport`.
 
 ``python -m runner.client.worker FD``: FD is its end of a socket pair. It runs one
-:class:`~runner.client.transport.AiohttpTransport` and answers each framed exchange (the format is
-in :mod:`runner.client.remote`) as soon as it completes, in any order. It ignores SIGINT and
-SIGTERM (the parent decides when requests in flight are abandoned) and exits when its socket
-closes: the parent has closed it or died.
+:class:`~runner.client.aiohttp_transport.AiohttpTransport` and answers each framed exchange
+(the format is in :mod:`runner.client.remote`) as soon as it completes, in any order. It
+ignores SIGINT and SIGTERM (the parent decides when requests in flight are abandoned) and exits
+when its socket closes: the parent has closed it or died.
 """
 
 from __future__ import annotations
@@ -23,9 +23,10 @@ from typing import Any  # noqa: E402
 
 from yarl import URL  # noqa: E402
 
-from runner.client.classify import TRANSPORT_ERRORS, failure_kind  # noqa: E402
+from runner.client.aiohttp_transport import AiohttpTransport  # noqa: E402
+from runner.client.classify import failure_kind, transport_errors  # noqa: E402
 from runner.client.remote import FrameChannel  # noqa: E402
-from runner.client.transport import AiohttpTransport, BodyTooLargeError  # noqa: E402
+from runner.client.transport import BodyTooLargeError  # noqa: E402
 
 
 class Worker:
@@ -67,7 +68,7 @@ class Worker:
             )
         except BodyTooLargeError as exc:
             answer: tuple[Any, ...] = (rid, -1, "too_large", str(exc), exc.status, exc.limit)
-        except TRANSPORT_ERRORS as exc:
+        except transport_errors() as exc:
             answer = (rid, -1, failure_kind(exc), str(exc) or type(exc).__name__, 0, 0)
         else:
             pairs = tuple((str(k), v) for k, v in reply.headers.items())

@@ -9,6 +9,8 @@ from __future__ import annotations
 import marshal
 import os
 import signal
+import subprocess
+import sys
 from collections.abc import Awaitable
 
 import anyio
@@ -134,3 +136,12 @@ def test_untaken_prestarted_worker_exits_when_the_block_ends() -> None:
         assert remote._spare is not None
         process = remote._spare[0]
     assert process.returncode == 0
+
+
+def test_a_runs_own_process_does_not_import_aiohttp() -> None:
+    """The CLI and scheduler leave aiohttp (~0.2 s to import) to the HTTP worker."""
+    code = "import sys, runner.cli, runner.scheduler.run; print('aiohttp' in sys.modules)"
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "False"
