@@ -37,7 +37,7 @@ from runner.client.errors import (
     parse_retry_after,
     sanitize_message,
 )
-from runner.client.transport import RemoteFailure, Reply
+from runner.client.transport import Reply, TransportFailure
 
 FATAL_CODES = frozenset(
     {
@@ -143,7 +143,7 @@ def failure_kind(exc: BaseException) -> str:
     ``tls`` and ``bad_url`` stop the run; ``connect`` means the request never left; ``timeout``
     and ``lost`` mean it may have reached the provider (ambiguous).
     """
-    if isinstance(exc, RemoteFailure):  # already decided, by the HTTP worker process
+    if isinstance(exc, TransportFailure):  # already decided, by the HTTP worker process
         return exc.kind
     chain = list(_causes(exc))
     if any(isinstance(e, ssl.SSLCertVerificationError) for e in chain):

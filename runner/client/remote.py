@@ -18,10 +18,11 @@ plain values. The messages::
                       (rid, -1, kind, message, status, limit)                       no reply
 
 A failure travels as a kind (:func:`runner.client.classify.failure_kind`, decided in the child
-where the aiohttp exception is) and is raised here as a :class:`RemoteFailure`, so never-sent stays
-never-sent. If the child dies, the exchanges in flight fail as ``lost`` (they may have been sent)
-and the next exchange starts a new child. The child ignores SIGINT and SIGTERM: on a graceful stop
-the requests in flight finish; it exits when its socket closes, as when the parent is killed.
+where the aiohttp exception is) and is raised here as a :class:`TransportFailure`, so
+never-sent stays never-sent. If the child dies, the exchanges in flight fail as ``lost`` (they
+may have been sent) and the next exchange starts a new child. The child ignores SIGINT and
+SIGTERM: on a graceful stop the requests in flight finish; it exits when its socket closes, as
+when the parent is killed.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ import anyio.to_thread
 from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
-from runner.client.transport import BodyTooLargeError, RemoteFailure, Reply
+from runner.client.transport import BodyTooLargeError, Reply, TransportFailure
 
 WORKER_MODULE = "runner.client.worker"
 EXIT_WAIT_S = 5.0  # after its socket closes the child exits at once; past this it is killed
@@ -120,7 +121,7 @@ class ProcessTransport:
 
     Takes the aiohttp transport's settings and behaves the same to its caller: a reply for
     any status, :class:`BodyTooLargeError` past the cap, and failures without an answer as
-    :class:`RemoteFailure` (a ``ConnectionError``).
+    :class:`TransportFailure` (a ``ConnectionError``).
     """
 
     def __init__(
@@ -207,7 +208,7 @@ class ProcessTransport:
         pending, self._pending = self._pending, {}
         for future in pending.values():
             if not future.done():
-                future.set_exception(RemoteFailure("lost", "the HTTP worker process exited"))
+                future.set_exception(TransportFailure("lost", "the HTTP worker process exited"))
 
 
 def _reply(message: tuple[Any, ...]) -> Reply:
@@ -217,7 +218,7 @@ def _reply(message: tuple[Any, ...]) -> Reply:
     _, _, kind, text, status, limit = message
     if kind == "too_large":
         raise BodyTooLargeError(status, limit)
-    raise RemoteFailure(kind, text)
+    raise TransportFailure(kind, text)
 
 
 _spare: tuple[subprocess.Popen[bytes], socket.socket] | None = None

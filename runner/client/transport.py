@@ -69,11 +69,12 @@ class BodyTooLargeError(Exception):
         self.limit = limit
 
 
-class RemoteFailure(ConnectionError):
-    """An exchange that failed in another process, carrying that process's verdict.
+class TransportFailure(ConnectionError):
+    """An exchange that failed without an answer, already classified into a ``kind``.
 
-    ``kind`` is one of :data:`runner.client.classify.FAILURE_KINDS`, decided where the aiohttp
-    exception was raised (see :mod:`runner.client.remote`); the message is that exception's.
+    ``kind`` is one of :data:`runner.client.classify.FAILURE_KINDS`: decided by the HTTP worker
+    where the aiohttp exception was raised (see :mod:`runner.client.remote`), or ``bad_url`` from
+    :func:`wire_url`. The message is the original exception's.
     """
 
     def __init__(self, kind: str, message: str) -> None:
@@ -123,7 +124,7 @@ def wire_url(text: str) -> URL:
             return URL(text, encoded=True)
         return URL(text)
     except ValueError as exc:  # raised as the transport would, so it classifies as bad_url
-        raise RemoteFailure("bad_url", text) from exc
+        raise TransportFailure("bad_url", text) from exc
 
 
 def __getattr__(name: str) -> Any:

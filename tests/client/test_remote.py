@@ -19,7 +19,7 @@ from yarl import URL
 
 from runner.client import remote
 from runner.client.remote import ProcessTransport, frame, prestarted, take_frames
-from runner.client.transport import RemoteFailure
+from runner.client.transport import TransportFailure
 
 from . import kit
 from .kit import ScriptServer
@@ -69,7 +69,7 @@ async def test_a_killed_worker_fails_what_was_in_flight_as_lost_then_is_replaced
             )
         reply = await transport.send("GET", URL(f"{server.origin}/quick"), {}, None, 100)
         assert _process(transport) != first
-    assert isinstance(failure, RemoteFailure)
+    assert isinstance(failure, TransportFailure)
     assert failure.kind == "lost"
     assert reply.body == b"ok"
 

@@ -21,9 +21,9 @@ from runner.client.transport import (
     ERROR_BODY_BYTES,
     AiohttpTransport,
     BodyTooLargeError,
-    RemoteFailure,
     Reply,
     Transport,
+    TransportFailure,
     wire_url,
 )
 from runner.types import ImageRef, TaskState
@@ -226,7 +226,7 @@ async def test_urls_go_out_as_issued_and_user_agent_is_ours(server: ScriptServer
 
 def test_wire_url_refuses_what_cannot_be_a_url() -> None:
     """A URL yarl cannot build fails as a bad_url transport failure (it stops the run)."""
-    with pytest.raises(RemoteFailure) as caught:
+    with pytest.raises(TransportFailure) as caught:
         wire_url("http://[::1/x")
     assert caught.value.kind == "bad_url"
     assert wire_url("http://h/a%2Fb?q=%3A").raw_path_qs == "/a%2Fb?q=%3A"
