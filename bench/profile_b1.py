@@ -33,7 +33,7 @@ KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
         re.compile(r"runner/client/(client|transport|answers|remote)|aiohttp/"),
     ),
     ("image check and file write", re.compile(r"runner/client/images|runner/scheduler/files")),
-    ("run.log", re.compile(r"runner/log\.py|structlog/")),
+    ("run.log", re.compile(r"runner/log\.py")),
     ("state DB, event-loop side", re.compile(r"runner/store/|aiosqlite/")),
     ("outputs (metadata, gallery, report)", re.compile(r"runner/outputs/|scheduler/reporting")),
     ("scheduler (engine, limits, feed)", re.compile(r"runner/scheduler/")),

@@ -15,7 +15,7 @@ from typing import NoReturn
 
 from runner import commands
 from runner.api import UserError
-from runner.client.remote import prestarted
+from runner.client.spawn import prestarted
 from runner.store import DirectoryLocked, SchemaTooNew
 
 EXIT_USAGE = 2

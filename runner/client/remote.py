@@ -30,11 +30,8 @@ from __future__ import annotations
 import asyncio
 import itertools
 import marshal
-import socket
 import subprocess
-import sys
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any, Self
 
@@ -42,10 +39,9 @@ import anyio.to_thread
 from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
+from runner.client.spawn import reap, spawn_worker, take_spare
 from runner.client.transport import BodyTooLargeError, Reply, TransportFailure
 
-WORKER_MODULE = "runner.client.worker"
-EXIT_WAIT_S = 5.0  # after its socket closes the child exits at once; past this it is killed
 _LENGTH = 4
 
 
@@ -177,10 +173,9 @@ class ProcessTransport:
     async def _start(self) -> None:
         """A new child, and a channel to it; what is sent before it is up waits in the socket."""
         await self._stop()
-        global _spare
-        spare, _spare = _spare, None
+        spare = take_spare()
         if spare is None:
-            spare = await anyio.to_thread.run_sync(_spawn_pair)
+            spare = await anyio.to_thread.run_sync(spawn_worker)
         self._process, ours = spare
         loop = asyncio.get_running_loop()
         _, channel = await loop.connect_accepted_socket(
@@ -196,7 +191,7 @@ class ProcessTransport:
             channel.close()
         if process is not None:
             with anyio.CancelScope(shield=True):
-                await anyio.to_thread.run_sync(_reap, process)
+                await anyio.to_thread.run_sync(reap, process)
 
     def _answered(self, message: tuple[Any, ...]) -> None:
         future = self._pending.pop(message[0], None)
@@ -219,43 +214,3 @@ def _reply(message: tuple[Any, ...]) -> Reply:
     if kind == "too_large":
         raise BodyTooLargeError(status, limit)
     raise TransportFailure(kind, text)
-
-
-_spare: tuple[subprocess.Popen[bytes], socket.socket] | None = None
-
-
-@contextmanager
-def prestarted() -> Iterator[None]:
-    """Starts an HTTP worker now, for the block's first :class:`ProcessTransport` to take.
-
-    A worker takes ~0.3 s to start (interpreter, aiohttp); started before a run loads its
-    manifest and opens its state DB, that time overlaps theirs on another core instead of
-    delaying the first request. A worker nobody took is stopped when the block ends.
-    """
-    global _spare
-    _spare = _spawn_pair()
-    try:
-        yield
-    finally:
-        spare, _spare = _spare, None
-        if spare is not None:
-            spare[1].close()
-            _reap(spare[0])
-
-
-def _spawn_pair() -> tuple[subprocess.Popen[bytes], socket.socket]:
-    ours, theirs = socket.socketpair()
-    with theirs:
-        argv = [sys.executable, "-m", WORKER_MODULE, str(theirs.fileno())]
-        process = subprocess.Popen(
-            argv, pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL
-        )
-    return process, ours
-
-
-def _reap(process: subprocess.Popen[bytes]) -> None:
-    try:
-        process.wait(EXIT_WAIT_S)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()

@@ -124,9 +124,9 @@ def test_sanitize_makes_one_short_line() -> None:
 
 
 def test_client_package_stays_a_leaf_boundary() -> None:
-    """Importing runner.client pulls in no store, scheduler or manifest module."""
+    """Importing runner.client's modules pulls in no store, scheduler or manifest module."""
     code = (
-        "import sys, runner.client, runner.client.errors; "
+        "import sys, runner.client.client, runner.client.remote, runner.client.errors; "
         "print(sorted(m for m in sys.modules if m.startswith('runner.')))"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

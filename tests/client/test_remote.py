@@ -17,8 +17,9 @@ import anyio
 import pytest
 from yarl import URL
 
-from runner.client import remote
-from runner.client.remote import ProcessTransport, frame, prestarted, take_frames
+from runner.client import spawn
+from runner.client.remote import ProcessTransport, frame, take_frames
+from runner.client.spawn import prestarted
 from runner.client.transport import TransportFailure
 
 from . import kit
@@ -120,28 +121,57 @@ async def test_prestarted_worker_is_taken_by_the_first_transport(server: ScriptS
     """The worker started ahead of time is the one the run's transport uses."""
     server.on("GET", "/quick", kit.Reply(body=b"ok"))
     with prestarted():
-        assert remote._spare is not None
-        spare = remote._spare[0].pid
+        spare = spawn.spare_pid()
+        assert spare is not None
         async with ProcessTransport() as transport:
             reply = await transport.send("GET", URL(f"{server.origin}/quick"), {}, None, 100)
             assert _process(transport) == spare
-        assert remote._spare is None
+        assert spawn.spare_pid() is None
     assert reply.body == b"ok"
 
 
 def test_untaken_prestarted_worker_exits_when_the_block_ends() -> None:
     """A run that ends before sending (a bad manifest, say) leaves no worker behind: the worker
-    exits by itself once its socket closes."""
+    exits by itself once its socket closes, and is reaped."""
     with prestarted():
-        assert remote._spare is not None
-        process = remote._spare[0]
-    assert process.returncode == 0
+        pid = spawn.spare_pid()
+        assert pid is not None
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
 
 
-def test_a_runs_own_process_does_not_import_aiohttp() -> None:
-    """The CLI and scheduler leave aiohttp (~0.2 s to import) to the HTTP worker."""
-    code = "import sys, runner.cli, runner.scheduler.run; print('aiohttp' in sys.modules)"
+def test_runner_run_starts_its_worker_before_importing_the_runner() -> None:
+    """`runner run` starts the HTTP worker before importing the CLI, so the two start-ups overlap;
+    a run that then fails on its manifest still exits 2 and reaps the worker."""
+    code = """
+import sys
+import runner.client.spawn as spawn
+real = spawn.spawn_worker
+def spy():
+    print("cli imported first:", "runner.cli" in sys.modules, flush=True)
+    return real()
+spawn.spawn_worker = spy
+sys.argv = ["runner", "run", "no-such-job.yaml"]
+from runner.__main__ import main
+main()
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
+    )
+    assert result.stdout.strip() == "cli imported first: False"
+    assert result.returncode == 2
+    assert "no-such-job.yaml" in result.stderr
+
+
+def test_a_runs_own_process_imports_none_of_the_heavy_libraries() -> None:
+    """The CLI and scheduler leave aiohttp (~0.2 s to import) to the HTTP worker, and import
+    neither structlog nor rich (~45 ms; run.log renders its own lines), pydantic nor httpx."""
+    heavy = ("aiohttp", "structlog", "rich", "pydantic", "httpx")
+    code = (
+        "import sys, runner.cli, runner.scheduler.run; "
+        f"print(sorted(m for m in {heavy!r} if m in sys.modules))"
+    )
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
-    assert result.stdout.strip() == "False"
+    assert result.stdout.strip() == "[]"

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import structlog
 
 from runner.log import REDACTED, open_run_log
 from runner.types import ErrorKind, ItemState
@@ -226,16 +225,6 @@ def test_redaction_keeps_what_is_not_a_secret(tmp_path: Path) -> None:
     assert line["usage"] == {"input_tokens": 12, "output_tokens": 4160}
     assert line["api_key_env"] == "OPENAI_API_KEY"
     assert line["url"] == "https://cdn.example.com/img/a.png?[REDACTED]#frag"
-
-
-def test_structlog_global_configuration_is_untouched(tmp_path: Path) -> None:
-    """The run log's logger is private: structlog's global config is the same after using it."""
-    before = structlog.get_config()
-    configured = structlog.is_configured()
-    with open_run_log(tmp_path / "run.log") as log:
-        log.event("request", item_id="a")
-    assert structlog.get_config() == before
-    assert structlog.is_configured() == configured
 
 
 def test_event_after_close_raises(tmp_path: Path) -> None:
