@@ -88,9 +88,18 @@ class RunControl:
     _stop_event: anyio.Event = field(default_factory=anyio.Event)
     _waits: set[anyio.CancelScope] = field(default_factory=set)
 
-    async def unless_stopping(self, wait: Callable[[int], Awaitable[None]], arg: int) -> bool:
-        """Awaits ``wait(arg)`` unless the run starts stopping first; True if it finished."""
-        if self.stopping:
+    @property
+    def sends_halted(self) -> bool:
+        """A signal or a refused account: not even items already admitted are sent.
+
+        A budget stop admits nothing new, but the items it admitted before (their intent is
+        recorded, their cost reserved within the budget) are still sent.
+        """
+        return self.stop_signal is not None or self.fatal_error is not None
+
+    async def unless_halted(self, wait: Callable[[int], Awaitable[None]], arg: int) -> bool:
+        """Awaits ``wait(arg)`` unless sends are halted first; True if it finished."""
+        if self.sends_halted:
             return False
         with anyio.CancelScope() as scope:
             self._waits.add(scope)
@@ -106,10 +115,12 @@ class RunControl:
             await self._stop_event.wait()
 
     def request_stop(self) -> None:
+        """Nothing new starts and sleepers wake; once sends are halted, waits to send end too."""
         self.stopping = True
         self._stop_event.set()
-        for scope in self._waits:
-            scope.cancel()
+        if self.sends_halted:
+            for scope in self._waits:
+                scope.cancel()
 
     def stop_for_signal(self, signum: int) -> None:
         self.stop_signal = self.stop_signal or signum

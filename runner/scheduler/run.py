@@ -176,7 +176,10 @@ class _Progress:
         done = base.get("done", 0) + t.done
         failed = base.get("failed", 0) + t.failed
         in_flight = (
-            engine.throttle.in_flight + engine.recording.in_flight + engine.task_slots.in_flight
+            engine.ahead.in_flight
+            + engine.throttle.in_flight
+            + engine.recording.in_flight
+            + engine.task_slots.in_flight
         )
         left = self.total - done - failed
         return ProgressSnapshot(

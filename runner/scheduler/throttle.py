@@ -1,8 +1,9 @@
 """When a generation request may leave: adaptive concurrency, pacing and the circuit breaker.
 
 The order matters, and was chosen by simulation (see runner.scheduler.limits' tests): take a
-concurrency slot, then wait out an open breaker, then the pacer's spacing; only then is the send
-admitted against the budget and recorded. Every answer is fed back so the three can adapt.
+concurrency slot, then wait out an open breaker, then the pacer's spacing; then the request is
+sent at once. (The engine admitted it against the budget and recorded the intent before it came
+here.) Every answer is fed back so the three can adapt.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ class Throttle:
 
     def slot(self, images: int) -> _SendSlot:
         """``async with throttle.slot(n) as cleared``: holds a send slot; ``cleared`` is False if
-        the run began stopping while it waited."""
+        sends were halted (a signal, a refused account) while it waited."""
         return _SendSlot(self, images)
 
     async def _cleared(self, images: int) -> bool:
@@ -41,9 +42,9 @@ class Throttle:
             # Unpaced, this never blocks; it still counts the send, which is what the
             # first 429 will measure the provider's rate against.
             await self.pacer.wait(images)
-            return not self.ctl.stopping
-        cleared = await self.ctl.unless_stopping(self._clear, images)
-        return cleared and not self.ctl.stopping
+            return not self.ctl.sends_halted
+        cleared = await self.ctl.unless_halted(self._clear, images)
+        return cleared and not self.ctl.sends_halted
 
     def _open_road(self) -> bool:
         """The common case, checked without awaiting: breaker closed and no pacing."""

@@ -42,10 +42,13 @@ def _resume_and_check(job: Path, out: Path, sim: SimServer, killed_tasks: dict[s
     check_tasks_kept(out, killed_tasks)
     duplicates = report["possible_duplicate_charges"]
     # Each POST beyond one per item must be one the report owns up to (it may own up to more:
-    # an intent recorded whose POST never left), and only requests in flight or answers not yet
-    # recorded (each bounded by the concurrency) can repeat.
-    assert ITEMS <= sim.stats().generations <= ITEMS + duplicates
-    assert duplicates <= 2 * CONCURRENCY
+    # an intent recorded whose POST never left). Only requests in flight or answers not yet
+    # recorded (each bounded by the concurrency) can repeat; intents waiting for a send slot
+    # (bounded by it too) are counted but were never sent.
+    posts = sim.stats().generations
+    assert ITEMS <= posts <= ITEMS + duplicates
+    assert posts - ITEMS <= 2 * CONCURRENCY
+    assert duplicates <= 3 * CONCURRENCY
 
 
 @pytest.mark.parametrize(
@@ -108,7 +111,8 @@ def test_random_kill_soak(tmp_path: Path) -> None:
         assert changed <= report["possible_duplicate_charges"]
         posts = sim.stats().generations
         assert SOAK_ITEMS <= posts <= SOAK_ITEMS + report["possible_duplicate_charges"]
-        assert report["possible_duplicate_charges"] <= 2 * CONCURRENCY * kills
+        assert posts - SOAK_ITEMS <= 2 * CONCURRENCY * kills
+        assert report["possible_duplicate_charges"] <= 3 * CONCURRENCY * kills
 
 
 def _env() -> dict[str, str]:
