@@ -11,7 +11,8 @@ the OS had not yet written back.
 
 The lines are rendered here, not by structlog: all its JSONRenderer did was call our encoder,
 and importing structlog (its ``dev`` module imports rich, pygments and attrs) cost every run
-~45 ms of start-up, 3% of bench B1. The line shape is the one structlog's renderer wrote.
+45 to 120 ms of start-up, depending on the day's machine speed. The line shape is the one
+structlog's renderer wrote.
 
 Secrets never reach the file: every field value is scrubbed of bearer tokens, ``sk-...`` style
 keys, JWTs and URL query strings (signed image URLs carry credentials there), and fields named
@@ -112,8 +113,10 @@ def _scrub_into(scrubbed: dict[str, Any], fields: Mapping[Any, Any]) -> dict[str
         cls = type(value)
         if _is_secret_name(name):
             scrubbed[name] = REDACTED
-        elif cls in _PLAIN or (cls is str and not _suspect(value)):  # most fields: as they are
+        elif cls in _PLAIN:
             scrubbed[name] = value
+        elif cls is str:  # most fields; scrub_text returns a clean one at once
+            scrubbed[name] = scrub_text(value)
         else:
             scrubbed[name] = scrub_value(value)
     return scrubbed

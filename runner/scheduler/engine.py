@@ -119,7 +119,8 @@ class Engine:
         s = control.settings
         self.throttle = Throttle(control)
         # Intents recorded and not yet sent; fewer starve the send slots (B1: a quarter of the
-        # concurrency ahead gave back half the gain of taking the commit out of the slot).
+        # concurrency ahead gave back all the gain of taking the commit out of the slot, a half
+        # gave back half of it).
         self.ahead = Slots(s.concurrency)
         self.recording = Slots(s.concurrency)
         # Image work (decode, write) is CPU and GIL bound: more threads than cores only make the
@@ -215,7 +216,7 @@ class Engine:
 
         This happens before a send slot is taken, so that the commit's latency (its fsync: a few
         ms) overlaps other items' requests instead of holding a slot; `concurrency` then counts
-        only requests in flight (B1: 15% more items/s). ``ahead`` bounds the items waiting so,
+        only requests in flight (B1: 10-15% more items/s). ``ahead`` bounds the items waiting so,
         intent recorded and not yet sent: a kill leaves at most that many more ambiguous.
         """
         await self.ahead.acquire()
